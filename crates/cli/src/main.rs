@@ -1,1 +1,77 @@
-fn main() {}
+//! The `ansinh` binary: wiring of the library crates behind a clap command line.
+
+mod commands;
+mod exit;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use settings::Global;
+
+/// Batch ETL and warehouse loader for social-insurance coverage analytics.
+///
+/// Ingests district offices' monthly extracts into a Delta/Parquet warehouse. Settings come
+/// from config/ansinh.toml, then ANSINH_* environment variables, then flags.
+/// Exit codes: 0 success; 1 finished but data failed (refused deliveries); 2 usage or
+/// configuration error; 3 infrastructure error worth retrying.
+#[derive(Debug, Parser)]
+#[command(name = "ansinh", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate sample data, load it into the warehouse and print the summary (no setup needed).
+    Demo(commands::demo::DemoArgs),
+    /// Write deterministic synthetic deliveries and reference data for Khanh Hoa.
+    Generate(commands::generate::GenerateArgs),
+    /// Load deliveries from the landing area into the warehouse.
+    Ingest(commands::ingest::IngestArgs),
+    /// Show the deliveries matrix: loaded, restated, refused, pending or missing.
+    Status(commands::status::StatusArgs),
+    /// Print the commented default configuration.
+    Config,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = settings::init_logging(&cli.global) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::USAGE);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(exit::RETRY);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            tracing::error!("{:#}", failure.error);
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, exit::Failure> {
+    let global = cli.global;
+    match cli.command {
+        Command::Demo(args) => commands::demo::run(&global, args).await,
+        Command::Generate(args) => commands::generate::run(args),
+        Command::Ingest(args) => commands::ingest::run(&global, args).await,
+        Command::Status(args) => commands::status::run(&global, args).await,
+        Command::Config => {
+            print!("{}", ansinh_core::Config::default_toml());
+            Ok(exit::SUCCESS)
+        }
+    }
+}

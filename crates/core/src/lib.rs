@@ -1,1 +1,16 @@
-//! stub
+//! Domain types of `ansinh`: periods, schemes, benefits, deliveries, the statutory retirement
+//! age, canonical Arrow schemas and the configuration. No I/O happens here.
+
+pub mod columns;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod period;
+pub mod retirement;
+pub mod schema;
+
+pub use config::{Config, IngestConfig};
+pub use domain::{BenefitType, Delivery, DeliveryKind, Scheme, Sex, Status};
+pub use error::{Error, Result};
+pub use period::YearMonth;
+pub use retirement::{RetirementAge, retirement_age};

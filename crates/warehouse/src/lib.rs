@@ -1,1 +1,193 @@
-//! stub
+//! The `ansinh` warehouse: Delta tables under `<root>/tables/`, plain Parquet marts under
+//! `<root>/marts/`, the `_loads` manifest, and a DataFusion catalog over all of them.
+
+mod error;
+pub mod history;
+pub mod ingest;
+pub mod landing;
+mod location;
+pub mod reference;
+pub mod status;
+mod values;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
+
+pub use error::{Error, Result};
+pub use location::Location;
+
+/// Names of the warehouse's Delta tables.
+pub mod tables {
+    /// Participant rows.
+    pub const PARTICIPANTS: &str = "participants";
+    /// Beneficiary rows.
+    pub const BENEFICIARIES: &str = "beneficiaries";
+    /// Quarantined rows.
+    pub const REJECTS: &str = "rejects";
+    /// The load manifest.
+    pub const LOADS: &str = "_loads";
+    /// Identity links between the two identifier pseudonyms.
+    pub const PERSON_LINKS: &str = "person_links";
+    /// Schema of the reference tables in the SQL catalog.
+    pub const REFERENCE_SCHEMA: &str = "reference";
+}
+
+/// A table of the warehouse with its schema and partitioning.
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    /// Name in the SQL catalog (`reference.geography` is `reference/geography` on storage).
+    pub name: &'static str,
+    /// Canonical schema.
+    pub schema: fn() -> SchemaRef,
+    /// Partition columns.
+    pub partitions: &'static [&'static str],
+}
+
+/// Every Delta table the warehouse knows, in catalog order.
+pub fn table_specs() -> Vec<TableSpec> {
+    use ansinh_core::{columns as c, schema};
+    vec![
+        TableSpec { name: tables::PARTICIPANTS, schema: schema::participants, partitions: &[c::PERIOD, c::OFFICE] },
+        TableSpec { name: tables::BENEFICIARIES, schema: schema::beneficiaries, partitions: &[c::PERIOD, c::OFFICE] },
+        TableSpec { name: tables::REJECTS, schema: schema::rejects, partitions: &[c::KIND, c::PERIOD] },
+        TableSpec { name: tables::LOADS, schema: schema::loads, partitions: &[] },
+        TableSpec { name: tables::PERSON_LINKS, schema: schema::person_links, partitions: &[] },
+        TableSpec { name: "reference/geography", schema: schema::reference_geography, partitions: &[] },
+        TableSpec { name: "reference/population", schema: schema::reference_population, partitions: &[] },
+        TableSpec { name: "reference/labor_force", schema: schema::reference_labor_force, partitions: &[] },
+        TableSpec { name: "reference/targets", schema: schema::reference_targets, partitions: &[] },
+    ]
+}
+
+/// How a write replaces what is there.
+#[derive(Debug, Clone)]
+pub enum WriteMode {
+    /// Add rows.
+    Append,
+    /// Replace the rows matching the predicate (SQL over partition columns).
+    ReplaceWhere(datafusion::prelude::Expr),
+    /// Replace the whole table.
+    Overwrite,
+}
+
+/// A warehouse at a location.
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    location: Location,
+}
+
+impl Warehouse {
+    /// Opens (or prepares) the warehouse at `location` (path or URL).
+    pub fn open(location: &str) -> Result<Self> {
+        Ok(Self { location: Location::parse(location)? })
+    }
+
+    /// Where it is.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Opens the Delta table `name`; a table never written has no version.
+    pub async fn table(&self, name: &str) -> Result<DeltaTable> {
+        let url = self.location.table(name)?;
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path)
+                .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        }
+        DeltaTable::try_from_url(url)
+            .await
+            .map_err(|source| Error::Delta { table: name.into(), source })
+    }
+
+    /// The current version of every table that exists.
+    pub async fn versions(&self) -> Result<HashMap<String, i64>> {
+        let mut out = HashMap::new();
+        for spec in table_specs() {
+            if let Some(v) = self.table(spec.name).await?.version() {
+                out.insert(spec.name.to_string(), v as i64);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes `batches` into table `spec` and returns the new version. `metadata` goes into
+    /// the commit info, so the Delta history says which delivery made each version.
+    pub async fn write(
+        &self,
+        spec: &TableSpec,
+        batches: Vec<RecordBatch>,
+        mode: WriteMode,
+        metadata: Vec<(String, serde_json::Value)>,
+    ) -> Result<i64> {
+        let table = self.table(spec.name).await?;
+        let exists = table.version().is_some();
+        let batches = if batches.is_empty() {
+            vec![RecordBatch::new_empty((spec.schema)())]
+        } else {
+            batches
+        };
+        let mut builder = table
+            .write(batches)
+            .with_partition_columns(spec.partitions.iter().copied())
+            .with_commit_properties(CommitProperties::default().with_metadata(metadata));
+        builder = match (mode, exists) {
+            (WriteMode::Append, _) | (WriteMode::ReplaceWhere(_), false) => {
+                builder.with_save_mode(SaveMode::Append)
+            }
+            (WriteMode::ReplaceWhere(predicate), true) => {
+                builder.with_save_mode(SaveMode::Overwrite).with_replace_where(predicate)
+            }
+            (WriteMode::Overwrite, _) => builder.with_save_mode(SaveMode::Overwrite),
+        };
+        let table = builder.await.map_err(|source| Error::Delta { table: spec.name.into(), source })?;
+        Ok(table.version().map(|v| v as i64).unwrap_or(0))
+    }
+
+    /// A DataFusion session with every table registered: fact and manifest tables by name,
+    /// reference tables as `reference.<name>`. Tables never written are empty.
+    pub async fn session(&self) -> Result<SessionContext> {
+        let ctx = SessionContext::new();
+        let reference = Arc::new(MemorySchemaProvider::new());
+        ctx.catalog("datafusion")
+            .ok_or_else(|| Error::Task("default catalog missing".into()))?
+            .register_schema(tables::REFERENCE_SCHEMA, reference.clone())
+            .map_err(|source| Error::Query { table: "reference".into(), source })?;
+        for spec in table_specs() {
+            let table = self.table(spec.name).await?;
+            let query_error = |source| Error::Query { table: spec.name.into(), source };
+            let provider: Arc<dyn datafusion::catalog::TableProvider> = if table.version().is_some() {
+                table
+                    .update_datafusion_session(&ctx.state())
+                    .map_err(|source| Error::Delta { table: spec.name.into(), source })?;
+                table.table_provider().await.map_err(query_error)?
+            } else {
+                Arc::new(MemTable::try_new((spec.schema)(), vec![vec![]]).map_err(query_error)?)
+            };
+            match spec.name.strip_prefix("reference/") {
+                Some(name) => {
+                    reference.register_table(name.to_string(), provider).map_err(query_error)?;
+                }
+                None => {
+                    ctx.register_table(spec.name, provider).map_err(query_error)?;
+                }
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// Runs `sql` over a fresh session and collects the result.
+    pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        let ctx = self.session().await?;
+        let query_error = |source| Error::Query { table: sql.into(), source };
+        ctx.sql(sql).await.map_err(query_error)?.collect().await.map_err(query_error)
+    }
+}

@@ -1,0 +1,99 @@
+//! `ansinh status`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ansinh_core::DeliveryKind;
+use ansinh_extract::Geography;
+use ansinh_warehouse::Warehouse;
+use ansinh_warehouse::history::LoadHistory;
+use ansinh_warehouse::landing;
+use ansinh_warehouse::status::{DeliveryState, DeliveryStatus, deliveries};
+use clap::{Args, ValueEnum};
+
+use crate::exit::{self, Failure};
+use crate::settings::{self, Global};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A period × office matrix per kind.
+    Table,
+    /// One JSON object per delivery, for monitoring.
+    Json,
+}
+
+/// Options of `ansinh status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this kind.
+    #[arg(long)]
+    pub kind: Option<DeliveryKind>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Runs `ansinh status`.
+pub async fn run(global: &Global, args: StatusArgs) -> Result<u8, Failure> {
+    let config = settings::config(global)?;
+    let warehouse = Warehouse::open(&config.warehouse)?;
+    let reference = settings::local_dir(&config.reference, "reference directory")?;
+    let geography = Geography::load(&reference.join("geography.csv"))
+        .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
+    let history = LoadHistory::read(&warehouse).await?;
+    // The landing area is optional here: status also serves a warehouse whose landing area
+    // has been cleaned up.
+    let scan = settings::local_dir(&config.landing, "landing area")
+        .ok()
+        .and_then(|dir| landing::scan(&dir).ok());
+    let mut cells = deliveries(&history, scan.as_ref(), &geography);
+    if let Some(kind) = args.kind {
+        cells.retain(|c| c.kind == kind.name());
+    }
+    match args.format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(&cells).map_err(|e| Failure::usage(e))?;
+            println!("{text}");
+        }
+        Format::Table => print!("{}", render(&cells)),
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// The matrix as text: one block per kind, periods down, offices across. A cell reads
+/// `loaded 1234/5`: state, rows loaded, rows rejected.
+pub fn render(cells: &[DeliveryStatus]) -> String {
+    let mut out = String::new();
+    let mut by_kind: BTreeMap<&str, Vec<&DeliveryStatus>> = BTreeMap::new();
+    for cell in cells {
+        by_kind.entry(cell.kind.as_str()).or_default().push(cell);
+    }
+    if by_kind.is_empty() {
+        return "no deliveries loaded or landed yet\n".into();
+    }
+    for (kind, cells) in by_kind {
+        let offices: BTreeSet<&str> = cells.iter().map(|c| c.office.as_str()).collect();
+        let periods: BTreeSet<&str> = cells.iter().map(|c| c.period.as_str()).collect();
+        let text = |c: &DeliveryStatus| match c.state {
+            DeliveryState::Missing | DeliveryState::Pending => c.state.name().to_string(),
+            _ => format!("{} {}/{}", c.state.name(), c.rows_loaded, c.rows_rejected),
+        };
+        let width = cells.iter().map(|c| text(c).len()).max().unwrap_or(8).max(8);
+        out.push_str(&format!("{kind} (state rows_loaded/rows_rejected)\n{:<8}", "period"));
+        for office in &offices {
+            out.push_str(&format!("  {office:<width$}"));
+        }
+        out.push('\n');
+        for period in periods {
+            out.push_str(&format!("{period:<8}"));
+            for office in &offices {
+                let cell = cells.iter().find(|c| c.period == period && c.office == *office);
+                let shown = cell.map(|c| text(c)).unwrap_or_else(|| "-".into());
+                out.push_str(&format!("  {shown:<width$}"));
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out
+}

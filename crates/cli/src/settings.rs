@@ -1,0 +1,131 @@
+//! Global flags, the layered configuration and logging.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use ansinh_core::Config;
+use ansinh_extract::PseudonymKey;
+use clap::{Args, ValueEnum};
+
+use crate::exit::Failure;
+
+/// Default configuration file.
+const DEFAULT_CONFIG: &str = "config/ansinh.toml";
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file [default: config/ansinh.toml, if present].
+    #[arg(long, global = true, env = "ANSINH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Warehouse root: a path or an object-store URL.
+    #[arg(long, global = true, env = "ANSINH_WAREHOUSE")]
+    pub warehouse: Option<String>,
+    /// Landing area with the offices' deliveries: a path or URL.
+    #[arg(long, global = true, env = "ANSINH_LANDING")]
+    pub landing: Option<String>,
+    /// Directory of the reference CSVs [default: config/reference].
+    #[arg(long, global = true, env = "ANSINH_REFERENCE")]
+    pub reference: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "ANSINH_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `warn` or `ansinh=debug`.
+    #[arg(long, global = true, default_value = "info", env = "ANSINH_LOG")]
+    pub log: String,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Starts logging to stderr.
+pub fn init_logging(global: &Global) -> anyhow::Result<()> {
+    // A bare level applies to ansinh; the storage and query libraries log only warnings, since
+    // their probes and retries are noise and our errors carry what matters.
+    let filter = if global.log.contains(['=', ',']) {
+        global.log.clone()
+    } else {
+        let level = &global.log;
+        format!("warn,ansinh={level},ansinh_warehouse={level},ansinh_extract={level},ansinh_sample={level}")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .map_err(|e| anyhow::anyhow!("invalid --log filter {:?}: {e}", global.log))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    match global.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+    Ok(())
+}
+
+/// Whether to draw progress bars: text logs on a terminal.
+pub fn interactive(global: &Global) -> bool {
+    global.log_format == LogFormat::Text && std::io::stderr().is_terminal()
+}
+
+fn environment() -> BTreeMap<String, String> {
+    std::env::vars().filter(|(k, _)| k.starts_with("ANSINH_")).collect()
+}
+
+/// The configuration: file, then environment, then flags.
+pub fn config(global: &Global) -> Result<Config, Failure> {
+    let (path, required) = match &global.config {
+        Some(path) => (path.clone(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG), false),
+    };
+    let mut config = Config::load(&path, required, &environment())?;
+    if let Some(w) = &global.warehouse {
+        config.warehouse = w.clone();
+    }
+    if let Some(l) = &global.landing {
+        config.landing = l.clone();
+    }
+    if let Some(r) = &global.reference {
+        config.reference = r.clone();
+    }
+    Ok(config)
+}
+
+/// The pseudonym key: `ANSINH_PSEUDONYM_KEY`, else the configured key file. `None` when
+/// neither is set.
+pub fn pseudonym_key(config: &Config) -> Result<Option<PseudonymKey>, Failure> {
+    let too_short = |origin: &str| {
+        Failure::usage(anyhow::anyhow!(
+            "the pseudonym key from {origin} is shorter than {} bytes",
+            ansinh_extract::MIN_KEY_BYTES
+        ))
+    };
+    if let Ok(secret) = std::env::var("ANSINH_PSEUDONYM_KEY") {
+        return PseudonymKey::from_secret(&secret).map(Some).ok_or_else(|| too_short("ANSINH_PSEUDONYM_KEY"));
+    }
+    if let Some(file) = &config.pseudonym_key_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Failure::usage(anyhow::anyhow!("pseudonym_key_file {file}: {e}")))?;
+        let first = text.lines().next().unwrap_or("");
+        return PseudonymKey::from_secret(first).map(Some).ok_or_else(|| too_short(file));
+    }
+    Ok(None)
+}
+
+/// The local directory of a landing location; object-store landing areas are read through
+/// their URL by the loader (not in this build).
+pub fn local_dir(location: &str, what: &str) -> Result<PathBuf, Failure> {
+    let path = location.strip_prefix("file://").unwrap_or(location);
+    if path.contains("://") {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "{what} {location}: only local directories and file:// URLs are supported for {what}s"
+        )));
+    }
+    let path = Path::new(path);
+    if !path.is_dir() {
+        return Err(Failure::usage(anyhow::anyhow!("{what} {} does not exist or is not a directory", path.display())));
+    }
+    Ok(path.to_path_buf())
+}

@@ -1,0 +1,254 @@
+//! Layered configuration: `config/ansinh.toml`, then `ANSINH_*` environment variables, then
+//! flags (applied by the binary). Unknown keys are errors. Secrets never live in the TOML: the
+//! pseudonym key comes from `ANSINH_PSEUDONYM_KEY` or a key file outside the repository.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Warehouse root: a local path or an object-store URL.
+    pub warehouse: String,
+    /// Landing area where offices drop their extracts: a local path or URL.
+    pub landing: String,
+    /// Directory of the reference CSVs (geography, population, labour force, targets).
+    pub reference: String,
+    /// File holding the pseudonym key (first line), read when `ANSINH_PSEUDONYM_KEY` is unset.
+    pub pseudonym_key_file: Option<String>,
+    /// Ingest settings.
+    pub ingest: IngestConfig,
+}
+
+/// Settings of `ansinh ingest`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest share of a file's rows that may be rejected before the delivery is refused.
+    pub max_reject_ratio: f64,
+    /// Rows per Arrow record batch.
+    pub batch_rows: usize,
+    /// Text encoding of CSV extracts: `auto`, `utf-8` or `windows-1258`.
+    pub encoding: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            warehouse: "warehouse".into(),
+            landing: "landing".into(),
+            reference: "config/reference".into(),
+            pseudonym_key_file: None,
+            ingest: IngestConfig::default(),
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { max_reject_ratio: 0.01, batch_rows: 65_536, encoding: "auto".into() }
+    }
+}
+
+/// One documented setting, used to render the commented default config.
+struct Setting {
+    key: &'static str,
+    doc: &'static str,
+    env: &'static str,
+}
+
+const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "warehouse",
+        doc: "Warehouse root: a local path or an object-store URL (s3://, gs://, az://, file://).",
+        env: "ANSINH_WAREHOUSE",
+    },
+    Setting {
+        key: "landing",
+        doc: "Landing area with <yyyy-mm>/<office>_<yyyy-mm>_<kind>.<csv|csv.gz|xlsx> deliveries.",
+        env: "ANSINH_LANDING",
+    },
+    Setting {
+        key: "reference",
+        doc: "Directory of geography.csv, population.csv, labor_force.csv and targets.csv.",
+        env: "ANSINH_REFERENCE",
+    },
+    Setting {
+        key: "pseudonym_key_file",
+        doc: "File whose first line is the pseudonym key; ANSINH_PSEUDONYM_KEY takes precedence.\n\
+              Keep it outside the repository. Unset by default.",
+        env: "ANSINH_PSEUDONYM_KEY_FILE",
+    },
+    Setting {
+        key: "ingest.max_reject_ratio",
+        doc: "Largest share of a file's rows that may be rejected; above it the delivery is refused.",
+        env: "ANSINH_INGEST__MAX_REJECT_RATIO",
+    },
+    Setting {
+        key: "ingest.batch_rows",
+        doc: "Rows per Arrow record batch while reading extracts.",
+        env: "ANSINH_INGEST__BATCH_ROWS",
+    },
+    Setting {
+        key: "ingest.encoding",
+        doc: "Text encoding of CSV extracts: auto (UTF-8, else Windows-1258), utf-8, windows-1258.",
+        env: "ANSINH_INGEST__ENCODING",
+    },
+];
+
+impl Config {
+    /// Parses TOML text; `origin` names the file in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let config: Config = toml::from_str(text)
+            .map_err(|e| Error::ConfigParse { path: origin.into(), message: one_line(&e) })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads `path` (defaults apply when `path` does not exist and `required` is false), then
+    /// applies the `ANSINH_*` variables of `env`.
+    pub fn load(path: &Path, required: bool, env: &BTreeMap<String, String>) -> Result<Self> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => String::new(),
+            Err(source) => {
+                return Err(Error::ConfigRead { path: path.display().to_string(), source });
+            }
+        };
+        let mut config = Self::from_toml(&text, &path.display().to_string())?;
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Applies `ANSINH_*` overrides. Section keys use a double underscore
+    /// (`ANSINH_INGEST__MAX_REJECT_RATIO`). Unknown `ANSINH_` variables that look like
+    /// settings are left to the binary's flags (`ANSINH_LOG`, `ANSINH_PSEUDONYM_KEY`).
+    pub fn apply_env(&mut self, env: &BTreeMap<String, String>) -> Result<()> {
+        for setting in SETTINGS {
+            let Some(value) = env.get(setting.env) else { continue };
+            let bad = |message: String| Error::ConfigValue { key: setting.env.into(), message };
+            match setting.key {
+                "warehouse" => self.warehouse = value.clone(),
+                "landing" => self.landing = value.clone(),
+                "reference" => self.reference = value.clone(),
+                "pseudonym_key_file" => self.pseudonym_key_file = Some(value.clone()),
+                "ingest.max_reject_ratio" => {
+                    self.ingest.max_reject_ratio =
+                        value.parse().map_err(|_| bad(format!("not a number: {value:?}")))?;
+                }
+                "ingest.batch_rows" => {
+                    self.ingest.batch_rows =
+                        value.parse().map_err(|_| bad(format!("not a whole number: {value:?}")))?;
+                }
+                "ingest.encoding" => self.ingest.encoding = value.clone(),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks value ranges.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, message: &str| {
+            Err(Error::ConfigValue { key: key.into(), message: message.into() })
+        };
+        if !(0.0..=1.0).contains(&self.ingest.max_reject_ratio) {
+            return bad("ingest.max_reject_ratio", "must be between 0 and 1");
+        }
+        if self.ingest.batch_rows == 0 {
+            return bad("ingest.batch_rows", "must be at least 1");
+        }
+        if !["auto", "utf-8", "windows-1258"].contains(&self.ingest.encoding.as_str()) {
+            return bad("ingest.encoding", "must be auto, utf-8 or windows-1258");
+        }
+        Ok(())
+    }
+
+    /// The commented default configuration, as shipped in `config/ansinh.toml`.
+    pub fn default_toml() -> String {
+        let defaults = Config::default();
+        let value = |key: &str| -> Option<String> {
+            Some(match key {
+                "warehouse" => format!("{:?}", defaults.warehouse),
+                "landing" => format!("{:?}", defaults.landing),
+                "reference" => format!("{:?}", defaults.reference),
+                "ingest.max_reject_ratio" => defaults.ingest.max_reject_ratio.to_string(),
+                "ingest.batch_rows" => defaults.ingest.batch_rows.to_string(),
+                "ingest.encoding" => format!("{:?}", defaults.ingest.encoding),
+                _ => return None,
+            })
+        };
+        let mut out = String::from(
+            "# ansinh configuration. Generated by `ansinh config`: edit values, keep keys.\n\
+             # Each key can be overridden by the environment variable named beside it, and then\n\
+             # by the command-line flag of the same name. Unknown keys are errors.\n",
+        );
+        let mut section = "";
+        for setting in SETTINGS {
+            let (sec, name) = setting.key.split_once('.').unwrap_or(("", setting.key));
+            if sec != section {
+                out.push_str(&format!("\n[{sec}]\n"));
+                section = sec;
+            }
+            out.push('\n');
+            for line in setting.doc.lines() {
+                out.push_str(&format!("# {}\n", line.trim()));
+            }
+            out.push_str(&format!("# env: {}\n", setting.env));
+            match value(setting.key) {
+                Some(v) => out.push_str(&format!("{name} = {v}\n")),
+                None => out.push_str(&format!("# {name} = \"\"\n")),
+            }
+        }
+        out
+    }
+}
+
+fn one_line(e: &toml::de::Error) -> String {
+    let span = e.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default();
+    format!("{}{span}", e.message().trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toml_parses_to_defaults() {
+        let parsed = Config::from_toml(&Config::default_toml(), "default").unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let err = Config::from_toml("[ingest]\nmax_reject_ration = 0.1\n", "x.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("x.toml") && msg.contains("max_reject_ration"), "{msg}");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let env = BTreeMap::from([
+            ("ANSINH_WAREHOUSE".to_string(), "s3://bucket/wh".to_string()),
+            ("ANSINH_INGEST__MAX_REJECT_RATIO".to_string(), "0.05".to_string()),
+        ]);
+        let mut c = Config::from_toml("warehouse = \"local\"\n", "x").unwrap();
+        c.apply_env(&env).unwrap();
+        assert_eq!(c.warehouse, "s3://bucket/wh");
+        assert_eq!(c.ingest.max_reject_ratio, 0.05);
+        let bad = BTreeMap::from([("ANSINH_INGEST__BATCH_ROWS".to_string(), "many".to_string())]);
+        assert!(c.apply_env(&bad).unwrap_err().to_string().contains("ANSINH_INGEST__BATCH_ROWS"));
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let err = Config::from_toml("[ingest]\nmax_reject_ratio = 2.0\n", "x").unwrap_err();
+        assert!(err.to_string().contains("ingest.max_reject_ratio"));
+    }
+}

@@ -1,0 +1,149 @@
+//! Canonical Arrow schemas of the warehouse tables.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::columns as c;
+
+fn text(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Utf8, nullable)
+}
+
+fn person_fields() -> Vec<Field> {
+    vec![
+        text(c::PERIOD, false),
+        text(c::OFFICE, false),
+        text(c::PERSON, false),
+        text(c::PERSON_ID_KEY, true),
+        text(c::NATIONAL_ID_KEY, true),
+        Field::new(c::BIRTH_MONTH, DataType::Date32, false),
+        text(c::BIRTH_PRECISION, false),
+        text(c::SEX, false),
+    ]
+}
+
+/// The `participants` fact table: one row per person and scheme in an office's monthly
+/// registry.
+pub fn participants() -> SchemaRef {
+    let mut fields = person_fields();
+    fields.extend([
+        text(c::SCHEME, false),
+        Field::new(c::STATUS, DataType::Int32, false),
+        text(c::DISTRICT_CODE, true),
+        text(c::COMMUNE_CODE, false),
+        text(c::EMPLOYER_CODE, true),
+        Field::new(c::CONTRIBUTION_BASE, DataType::Int64, true),
+        Field::new(c::PAID_THROUGH, DataType::Date32, true),
+        text(c::HI_GROUP, true),
+        Field::new(c::SOURCE_LINE, DataType::Int64, false),
+    ]);
+    Arc::new(Schema::new(fields))
+}
+
+/// The `beneficiaries` fact table: one row per person and benefit paid in the month.
+pub fn beneficiaries() -> SchemaRef {
+    let mut fields = person_fields();
+    fields.extend([
+        text(c::BENEFIT_TYPE, false),
+        Field::new(c::MONTHLY_AMOUNT, DataType::Int64, false),
+        Field::new(c::START_MONTH, DataType::Date32, false),
+        text(c::DISTRICT_CODE, true),
+        text(c::COMMUNE_CODE, false),
+        Field::new(c::SOURCE_LINE, DataType::Int64, false),
+    ]);
+    Arc::new(Schema::new(fields))
+}
+
+/// The `rejects` table: rows quarantined by validation, with the reason.
+pub fn rejects() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text(c::KIND, false),
+        text(c::PERIOD, false),
+        text(c::OFFICE, false),
+        text(c::FILE, false),
+        text(c::SHA256, false),
+        Field::new(c::LINE, DataType::Int64, false),
+        text(c::FIELD, false),
+        text(c::REASON, false),
+        text(c::VALUE, true),
+    ]))
+}
+
+/// The `_loads` manifest: one row per delivery file that changed the warehouse or was refused.
+pub fn loads() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text(c::FILE, false),
+        text(c::SHA256, false),
+        Field::new(c::BYTES, DataType::Int64, false),
+        text(c::KIND, false),
+        text(c::PERIOD, false),
+        text(c::OFFICE, false),
+        Field::new(c::ROWS_READ, DataType::Int64, false),
+        Field::new(c::ROWS_LOADED, DataType::Int64, false),
+        Field::new(c::ROWS_REJECTED, DataType::Int64, false),
+        text(c::OUTCOME, false),
+        Field::new(c::TABLE_VERSION, DataType::Int64, true),
+        Field::new(
+            c::LOADED_AT,
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        text(c::MESSAGE, true),
+        text(c::EXTRA_COLUMNS, true),
+    ]))
+}
+
+/// `reference.geography`: administrative units with validity periods.
+pub fn reference_geography() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text("unit_code", false),
+        text("name", false),
+        text("level", false),
+        text("parent_code", true),
+        Field::new("valid_from", DataType::Date32, true),
+        Field::new("valid_to", DataType::Date32, true),
+    ]))
+}
+
+/// `reference.population`: population by year, unit, sex and single year of age (100 = 100+).
+pub fn reference_population() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("year", DataType::Int32, false),
+        text("unit_code", false),
+        text("sex", false),
+        Field::new("age", DataType::Int32, false),
+        Field::new("population", DataType::Int64, false),
+    ]))
+}
+
+/// `reference.labor_force`: labour force within working age by year and unit.
+pub fn reference_labor_force() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("year", DataType::Int32, false),
+        text("unit_code", false),
+        Field::new("labor_force", DataType::Int64, false),
+    ]))
+}
+
+/// `reference.targets`: target rates by indicator, unit and year.
+pub fn reference_targets() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text("indicator", false),
+        text("unit_code", false),
+        Field::new("year", DataType::Int32, false),
+        Field::new("target_rate", DataType::Float64, false),
+        text("source", true),
+    ]))
+}
+
+/// `person_links`: pairs of identifier pseudonyms seen on one record, so a person keeps one
+/// pseudonym across the switch from the 10-digit code to the 12-digit number.
+pub fn person_links() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text(c::NATIONAL_ID_KEY, false),
+        text(c::PERSON_ID_KEY, false),
+        text(c::PERIOD, false),
+        text(c::OFFICE, false),
+    ]))
+}

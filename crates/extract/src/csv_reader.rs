@@ -1,0 +1,174 @@
+//! Delimited text (optionally gzip-compressed): encoding and delimiter detection, BOM, quoting,
+//! LF or CRLF line ends.
+
+use std::io::{BufRead, BufReader, Read};
+
+use crate::decode::{TextEncoding, Windows1258Reader, detect};
+use crate::error::{Error, Result};
+use crate::fields::known_header_count;
+use crate::reader::{HEADER_SEARCH_ROWS, MIN_KNOWN_HEADERS, RowReader};
+
+const BUFFER: usize = 256 * 1024;
+
+/// Stand-in for a cell that is not valid text in the file's encoding: it fails every check.
+const INVALID_TEXT: &str = "\u{FFFD}";
+
+pub(crate) struct CsvRows {
+    name: String,
+    gzip: bool,
+    encoding: TextEncoding,
+    delimiter: u8,
+    header: Vec<String>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+}
+
+impl CsvRows {
+    pub(crate) fn open(
+        raw: Box<dyn Read + Send>,
+        name: String,
+        declared: TextEncoding,
+        gzip: bool,
+    ) -> Result<Self> {
+        let io_error = |source: std::io::Error| {
+            if gzip {
+                Error::Gzip { file: name.clone(), source }
+            } else {
+                Error::Io { file: name.clone(), source }
+            }
+        };
+        let mut buffered = BufReader::with_capacity(BUFFER, raw);
+        let first = buffered.fill_buf().map_err(io_error)?;
+        if first.is_empty() {
+            return Err(Error::UnknownForm { file: name, reason: "no text in the file".into() });
+        }
+        if first.contains(&0) {
+            return Err(Error::UnknownForm {
+                file: name,
+                reason: "binary content (NUL bytes), not delimited text".into(),
+            });
+        }
+        let encoding = match declared {
+            TextEncoding::Auto => detect(first),
+            other => other,
+        };
+        let decoded: Box<dyn Read + Send> = match encoding {
+            TextEncoding::Windows1258 => Box::new(Windows1258Reader::new(buffered)),
+            _ => {
+                if first.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                    buffered.consume(3);
+                }
+                Box::new(buffered)
+            }
+        };
+        let mut decoded = BufReader::with_capacity(BUFFER, decoded);
+        let first_text = decoded.fill_buf().map_err(io_error)?;
+        let delimiter = detect_delimiter(first_text);
+        let boxed: Box<dyn Read + Send> = Box::new(decoded);
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(boxed);
+        let mut rows = Self { name, gzip, encoding, delimiter, header: Vec::new(), reader };
+        rows.find_header()?;
+        Ok(rows)
+    }
+
+    fn find_header(&mut self) -> Result<()> {
+        let mut record = csv::ByteRecord::new();
+        for _ in 0..HEADER_SEARCH_ROWS {
+            if !self.reader.read_byte_record(&mut record).map_err(|e| self.csv_error(e))? {
+                break;
+            }
+            let cells: Vec<String> = record
+                .iter()
+                .map(|cell| crate::nfc(std::str::from_utf8(cell).unwrap_or(INVALID_TEXT)).into())
+                .collect();
+            if known_header_count(&cells) >= MIN_KNOWN_HEADERS {
+                self.header = cells;
+                return Ok(());
+            }
+        }
+        Err(Error::NoHeader { file: self.name.clone(), searched: HEADER_SEARCH_ROWS })
+    }
+
+    fn csv_error(&self, e: csv::Error) -> Error {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        match e.into_kind() {
+            csv::ErrorKind::Io(source) if self.gzip => {
+                Error::Gzip { file: self.name.clone(), source }
+            }
+            csv::ErrorKind::Io(source) => Error::Io { file: self.name.clone(), source },
+            other => Error::Csv { file: self.name.clone(), line, message: format!("{other:?}") },
+        }
+    }
+}
+
+impl RowReader for CsvRows {
+    fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn for_each_row(
+        &mut self,
+        visit: &mut dyn FnMut(u64, &[&str]) -> Result<()>,
+    ) -> Result<()> {
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match self.reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(e) => return Err(self.csv_error(e)),
+            }
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            // A line with only delimiters or blanks is not a record.
+            if record.iter().all(|cell| cell.iter().all(u8::is_ascii_whitespace)) {
+                continue;
+            }
+            let cells: Vec<&str> =
+                record.iter().map(|cell| std::str::from_utf8(cell).unwrap_or(INVALID_TEXT)).collect();
+            visit(line, &cells)?;
+        }
+    }
+
+    fn description(&self) -> String {
+        let delimiter = match self.delimiter {
+            b'\t' => "tab".to_string(),
+            d => format!("'{}'", d as char),
+        };
+        let form = if self.gzip { "gzip CSV" } else { "CSV" };
+        format!("{form}, {}, delimiter {delimiter}", self.encoding.name())
+    }
+}
+
+/// The delimiter of the first line: the most frequent of `,` `;` and tab outside quotes.
+fn detect_delimiter(text: &[u8]) -> u8 {
+    let line_end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in &text[..line_end] {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let candidates = [b',', b';', b'\t'];
+    let best = (0..3).max_by_key(|&i| (counts[i], usize::from(i == 0))).unwrap_or(0);
+    candidates[best]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_are_detected_outside_quotes() {
+        assert_eq!(detect_delimiter(b"a;b;c\n1,2;3"), b';');
+        assert_eq!(detect_delimiter(b"\"a;b\",c,d\n"), b',');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"abc"), b',');
+    }
+}

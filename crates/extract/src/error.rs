@@ -1,0 +1,92 @@
+//! Errors that refuse a whole file. Row-level problems are [`crate::Reject`]s, not errors.
+
+/// Result with the extract [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a file could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be opened or read.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not CSV, gzip-compressed CSV or XLSX.
+    #[error("{file}: not a CSV or XLSX extract: {reason}")]
+    UnknownForm {
+        /// The file.
+        file: String,
+        /// What was found instead.
+        reason: String,
+    },
+    /// A gzip archive is truncated or corrupt.
+    #[error("{file}: corrupt or truncated gzip archive: {source}")]
+    Gzip {
+        /// The file.
+        file: String,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The CSV text could not be parsed (e.g. an unterminated quote).
+    #[error("{file}:{line}: malformed CSV: {message}")]
+    Csv {
+        /// The file.
+        file: String,
+        /// Line where parsing failed.
+        line: u64,
+        /// What the parser said.
+        message: String,
+    },
+    /// The text is not in the declared encoding.
+    #[error("{file}: byte {offset} is not valid {encoding}; declare the file's encoding")]
+    Encoding {
+        /// The file.
+        file: String,
+        /// Byte offset of the first invalid sequence.
+        offset: u64,
+        /// The encoding that was expected.
+        encoding: &'static str,
+    },
+    /// The workbook could not be read.
+    #[error("{file}: cannot read workbook: {message}")]
+    Workbook {
+        /// The file.
+        file: String,
+        /// What the XLSX reader said.
+        message: String,
+    },
+    /// No row in the first lines looks like the contract's header.
+    #[error("{file}: no recognisable header row in the first {searched} rows")]
+    NoHeader {
+        /// The file.
+        file: String,
+        /// How many rows were searched.
+        searched: usize,
+    },
+    /// A column the contract requires is absent.
+    #[error("{file}: missing required column {field} (accepted headers: {accepted})")]
+    MissingColumn {
+        /// The file.
+        file: String,
+        /// The contract field.
+        field: &'static str,
+        /// Headers that would have matched.
+        accepted: String,
+    },
+    /// A reference CSV is malformed.
+    #[error("{file}:{line}: {message}")]
+    Reference {
+        /// The reference file.
+        file: String,
+        /// The line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// Building an Arrow batch failed.
+    #[error("building record batch: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+}

@@ -1,0 +1,172 @@
+//! Administrative units with validity periods (`reference/geography.csv`), used to check the
+//! codes in extracts against the units that existed in the delivery's month.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use ansinh_core::YearMonth;
+use chrono::NaiveDate;
+
+use crate::error::{Error, Result};
+
+/// Level of an administrative unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnitLevel {
+    /// Province.
+    Province,
+    /// District (abolished on 1 July 2025).
+    District,
+    /// Commune, ward or township.
+    Commune,
+}
+
+impl UnitLevel {
+    /// The name used in `geography.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Province => "province",
+            Self::District => "district",
+            Self::Commune => "commune",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "province" => Some(Self::Province),
+            "district" => Some(Self::District),
+            "commune" => Some(Self::Commune),
+            _ => None,
+        }
+    }
+}
+
+/// One administrative unit over one validity period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    /// GSO code.
+    pub code: String,
+    /// Name (NFC).
+    pub name: String,
+    /// Level.
+    pub level: UnitLevel,
+    /// Code of the enclosing unit, if any.
+    pub parent_code: Option<String>,
+    /// First day of validity; open when `None`.
+    pub valid_from: Option<NaiveDate>,
+    /// Last day of validity; open when `None`.
+    pub valid_to: Option<NaiveDate>,
+}
+
+impl Unit {
+    /// Whether the unit existed at any time during `period`.
+    pub fn valid_in(&self, period: YearMonth) -> bool {
+        self.valid_from.is_none_or(|from| from <= period.last_day())
+            && self.valid_to.is_none_or(|to| to >= period.first_day())
+    }
+}
+
+/// The reference geography.
+#[derive(Debug, Clone, Default)]
+pub struct Geography {
+    units: Vec<Unit>,
+    by_code: HashMap<String, Vec<usize>>,
+}
+
+impl Geography {
+    /// Reads `geography.csv` from `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path)
+            .map_err(|source| Error::Io { file: path.display().to_string(), source })?;
+        Self::from_csv(file, &path.display().to_string())
+    }
+
+    /// Parses `unit_code,name,level,parent_code,valid_from,valid_to` CSV.
+    pub fn from_csv(reader: impl Read, file: &str) -> Result<Self> {
+        let mut csv = csv::Reader::from_reader(reader);
+        let bad = |line: u64, message: String| Error::Reference { file: file.into(), line, message };
+        let header = csv.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+        let expected = ["unit_code", "name", "level", "parent_code", "valid_from", "valid_to"];
+        if header.iter().collect::<Vec<_>>() != expected {
+            return Err(bad(1, format!("expected header {}", expected.join(","))));
+        }
+        let mut geography = Self::default();
+        for (i, record) in csv.records().enumerate() {
+            let line = i as u64 + 2;
+            let record = record.map_err(|e| bad(line, e.to_string()))?;
+            let date = |idx: usize| -> Result<Option<NaiveDate>> {
+                let text = record.get(idx).unwrap_or("").trim();
+                if text.is_empty() {
+                    return Ok(None);
+                }
+                NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map(Some)
+                    .map_err(|_| bad(line, format!("{}: not a YYYY-MM-DD date: {text:?}", expected[idx])))
+            };
+            let level_text = record.get(2).unwrap_or("");
+            let level = UnitLevel::parse(level_text)
+                .ok_or_else(|| bad(line, format!("level: unknown level {level_text:?}")))?;
+            let parent = record.get(3).unwrap_or("").trim();
+            geography.push(Unit {
+                code: record.get(0).unwrap_or("").trim().to_string(),
+                name: crate::nfc(record.get(1).unwrap_or("")).into_owned(),
+                level,
+                parent_code: (!parent.is_empty()).then(|| parent.to_string()),
+                valid_from: date(4)?,
+                valid_to: date(5)?,
+            });
+        }
+        Ok(geography)
+    }
+
+    fn push(&mut self, unit: Unit) {
+        self.by_code.entry(unit.code.clone()).or_default().push(self.units.len());
+        self.units.push(unit);
+    }
+
+    /// The unit with `code` at `level` valid during `period`.
+    pub fn unit(&self, code: &str, level: UnitLevel, period: YearMonth) -> Option<&Unit> {
+        self.by_code
+            .get(code)?
+            .iter()
+            .map(|&i| &self.units[i])
+            .find(|u| u.level == level && u.valid_in(period))
+    }
+
+    /// Every unit of `level` valid during `period`, in file order.
+    pub fn units_valid(&self, level: UnitLevel, period: YearMonth) -> Vec<&Unit> {
+        self.units.iter().filter(|u| u.level == level && u.valid_in(period)).collect()
+    }
+
+    /// Every unit, in file order.
+    pub fn units(&self) -> &[Unit] {
+        &self.units
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validity_periods_are_respected() {
+        let csv = "unit_code,name,level,parent_code,valid_from,valid_to\n\
+                   56,Khánh Hòa,province,,,\n\
+                   568,Nha Trang,district,56,,2025-06-30\n\
+                   22300,Phường A,commune,568,,2025-06-30\n";
+        let g = Geography::from_csv(csv.as_bytes(), "geo.csv").unwrap();
+        let jan = YearMonth::new(2024, 1).unwrap();
+        let aug = YearMonth::new(2025, 8).unwrap();
+        assert!(g.unit("568", UnitLevel::District, jan).is_some());
+        assert!(g.unit("568", UnitLevel::District, aug).is_none());
+        assert!(g.unit("568", UnitLevel::Commune, jan).is_none());
+        assert_eq!(g.units_valid(UnitLevel::District, jan).len(), 1);
+    }
+
+    #[test]
+    fn bad_rows_name_file_line_and_field() {
+        let csv = "unit_code,name,level,parent_code,valid_from,valid_to\n568,X,district,56,01/01/2020,\n";
+        let err = Geography::from_csv(csv.as_bytes(), "geo.csv").unwrap_err().to_string();
+        assert!(err.starts_with("geo.csv:2: valid_from"), "{err}");
+    }
+}

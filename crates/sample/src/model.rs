@@ -1,0 +1,368 @@
+//! The synthetic population of insured persons and beneficiaries.
+//!
+//! Each district has four pools of persons: compulsory SI employees, voluntary SI
+//! participants, other health-insurance card holders and beneficiaries. Slots of a pool enrol
+//! in order: in month `k` the active slots are `lapsed(k)..enrolled(k)`, so enrolments and
+//! lapses happen every month and the active count follows a smooth path that is calibrated to
+//! hit the January 2024 figures exactly. Every attribute of a person is a hash of the seed and
+//! the slot, so any month can be generated alone, in constant memory.
+
+use ansinh_core::{Scheme, Sex, YearMonth, retirement_age};
+use chrono::{Datelike, NaiveDate};
+
+use crate::reference::{self, DISTRICTS};
+
+/// The calibration month.
+pub const CALIBRATION: (i32, u32) = (2024, 1);
+/// Province-wide active counts in the calibration month at scale 1 (the source article).
+pub const COMPULSORY_2024_01: f64 = 182_809.0;
+/// Voluntary SI participants in January 2024.
+pub const VOLUNTARY_2024_01: f64 = 15_183.0;
+/// Health-insurance participants in January 2024.
+pub const HEALTH_2024_01: f64 = 1_202_980.0;
+/// Share of the population past retirement age receiving a counted benefit in January 2024.
+const PENSION_RECEIPT_2024_01: f64 = 0.47;
+
+/// First month the model covers.
+pub const FIRST_MONTH: (i32, u32) = (2015, 1);
+
+/// Slots of one pool of one district live in `POOL_SPAN` consecutive person numbers.
+const POOL_SPAN: u64 = 2_500_000;
+
+/// The pools of persons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// Employees in compulsory SI (with health and, mostly, unemployment insurance).
+    Compulsory,
+    /// Voluntary SI participants.
+    Voluntary,
+    /// Other health-insurance card holders.
+    HealthOnly,
+    /// Beneficiaries of pensions and allowances.
+    Beneficiary,
+    /// Persons that only appear in deliberately invalid rows.
+    Invalid,
+}
+
+impl Pool {
+    fn index(self) -> u64 {
+        match self {
+            Self::Compulsory => 0,
+            Self::Voluntary => 1,
+            Self::HealthOnly => 2,
+            Self::Beneficiary => 3,
+            Self::Invalid => 4,
+        }
+    }
+}
+
+/// Monthly growth of the active count and monthly lapses as a share of the January 2024 count.
+struct Dynamics {
+    growth: f64,
+    lapse: f64,
+}
+
+const COMPULSORY: Dynamics = Dynamics { growth: 0.0030, lapse: 0.010 };
+const VOLUNTARY: Dynamics = Dynamics { growth: 0.0090, lapse: 0.018 };
+const HEALTH: Dynamics = Dynamics { growth: 0.0009, lapse: 0.006 };
+const BENEFICIARY: Dynamics = Dynamics { growth: 0.0025, lapse: 0.004 };
+
+/// A pool's slot path for one district.
+#[derive(Debug, Clone)]
+pub struct PoolPath {
+    base: u64,
+    growth: f64,
+    lapse_per_month: f64,
+    /// Active count of the health-only pool is the health total minus compulsory.
+    minus: Option<Box<PoolPath>>,
+}
+
+fn month_offset(period: YearMonth) -> i64 {
+    let first = YearMonth::new(FIRST_MONTH.0, FIRST_MONTH.1).map(|m| m.index()).unwrap_or(0);
+    period.index() - first
+}
+
+fn calibration_offset() -> i64 {
+    YearMonth::new(CALIBRATION.0, CALIBRATION.1).map(month_offset).unwrap_or(0)
+}
+
+impl PoolPath {
+    fn new(base: u64, d: &Dynamics) -> Self {
+        Self { base, growth: d.growth, lapse_per_month: d.lapse * base as f64, minus: None }
+    }
+
+    /// Persons active in month `k` (months since [`FIRST_MONTH`]).
+    pub fn active(&self, k: i64) -> u64 {
+        let t = (k - calibration_offset()) as f64;
+        let total = (self.base as f64 * (1.0 + self.growth).powf(t)).round() as u64;
+        match &self.minus {
+            Some(other) => total.saturating_sub(other.active(k)),
+            None => total,
+        }
+    }
+
+    /// Slots that have lapsed by month `k`.
+    pub fn lapsed(&self, k: i64) -> u64 {
+        (self.lapse_per_month * k.max(0) as f64).floor() as u64
+    }
+
+    /// Slots that have enrolled by month `k`: the active ones start at `lapsed(k)`.
+    pub fn enrolled(&self, k: i64) -> u64 {
+        self.lapsed(k) + self.active(k)
+    }
+
+    /// First month in which `slot` is active.
+    pub fn enrolment_month(&self, slot: u64) -> i64 {
+        let (mut lo, mut hi) = (0i64, 12 * 40);
+        if self.enrolled(lo) > slot {
+            return 0;
+        }
+        while lo + 1 < hi {
+            let mid = (lo + hi) / 2;
+            if self.enrolled(mid) > slot { hi = mid } else { lo = mid }
+        }
+        hi
+    }
+}
+
+/// The four pools of one district.
+#[derive(Debug, Clone)]
+pub struct DistrictModel {
+    /// Index into [`DISTRICTS`].
+    pub index: usize,
+    /// Compulsory SI employees.
+    pub compulsory: PoolPath,
+    /// Voluntary SI participants.
+    pub voluntary: PoolPath,
+    /// Other health-insurance holders.
+    pub health_only: PoolPath,
+    /// Beneficiaries.
+    pub beneficiary: PoolPath,
+}
+
+/// The calibrated model for every district.
+pub fn districts(scale: f64) -> Vec<DistrictModel> {
+    let weights = reference::district_weights();
+    let split = |total: f64| reference::apportion((total * scale).round() as u64, &weights);
+    let compulsory = split(COMPULSORY_2024_01);
+    let voluntary = split(VOLUNTARY_2024_01);
+    let health = split(HEALTH_2024_01);
+    let population = reference::population(CALIBRATION.0, scale);
+    (0..DISTRICTS.len())
+        .map(|i| {
+            let past = reference::population_past_retirement(&population[i], CALIBRATION.0);
+            // Some beneficiaries are below retirement age or receive uncounted benefits.
+            let beneficiaries = (past * PENSION_RECEIPT_2024_01 / 0.93).round() as u64;
+            let compulsory_path = PoolPath::new(compulsory[i], &COMPULSORY);
+            let mut health_only = PoolPath::new(health[i], &HEALTH);
+            health_only.lapse_per_month = HEALTH.lapse * (health[i] - compulsory[i]) as f64;
+            health_only.minus = Some(Box::new(compulsory_path.clone()));
+            DistrictModel {
+                index: i,
+                compulsory: compulsory_path,
+                voluntary: PoolPath::new(voluntary[i], &VOLUNTARY),
+                health_only,
+                beneficiary: PoolPath::new(beneficiaries, &BENEFICIARY),
+            }
+        })
+        .collect()
+}
+
+/// Months since [`FIRST_MONTH`] of `period`.
+pub fn month_index(period: YearMonth) -> i64 {
+    month_offset(period)
+}
+
+/// SplitMix64 finaliser: a well-mixed 64-bit hash.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Deterministic draws for one person.
+#[derive(Debug, Clone, Copy)]
+pub struct Draws {
+    state: u64,
+}
+
+impl Draws {
+    /// Draws for person number `person` under `seed`.
+    pub fn new(seed: u64, person: u64) -> Self {
+        Self { state: mix(seed ^ mix(person)) }
+    }
+
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.state = mix(self.state);
+        self.state
+    }
+
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const FAMILY: [&str; 16] = [
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
+    "Hồ", "Ngô", "Dương", "Lý",
+];
+const MIDDLE_MALE: [&str; 6] = ["Văn", "Hữu", "Đức", "Minh", "Quốc", "Thanh"];
+const MIDDLE_FEMALE: [&str; 5] = ["Thị", "Ngọc", "Thu", "Thanh", "Mỹ"];
+const GIVEN: [&str; 30] = [
+    "An", "Bình", "Chính", "Dũng", "Hải", "Hòa", "Hùng", "Khánh", "Linh", "Lan", "Mai", "Nga",
+    "Nhung", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Việt", "Yến", "Hồng",
+    "Hương", "Thủy", "Vĩnh", "Đạt", "Hiếu", "Long", "Nam",
+];
+
+/// How precisely the birth date is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BirthPrecision {
+    /// `dd/mm/yyyy`.
+    Day,
+    /// `mm/yyyy`.
+    Month,
+    /// `yyyy`.
+    Year,
+}
+
+/// A synthetic person.
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// 10-digit social-insurance code.
+    pub person_id: String,
+    /// 12-digit personal identification number.
+    pub national_id: String,
+    /// Full name.
+    pub name: String,
+    /// Birth date.
+    pub birth: NaiveDate,
+    /// How the birth date is written.
+    pub precision: BirthPrecision,
+    /// Sex.
+    pub sex: Sex,
+    /// Commune code.
+    pub commune: String,
+    /// Whether the national number appears before the switch to it.
+    pub early_national_id: bool,
+    /// Whether the social-insurance code is still written after the switch.
+    pub keeps_code: bool,
+    /// Further draws for pool-specific attributes.
+    pub draws: Draws,
+}
+
+/// Persons are numbered across districts and pools; the number is scrambled into identifiers.
+fn person_number(district: usize, pool: Pool, slot: u64) -> u64 {
+    ((district as u64 * 5 + pool.index()) * POOL_SPAN + slot) % 100_000_000
+}
+
+/// An affine bijection of `0..10^digits`, so distinct persons get distinct identifiers.
+fn scramble(x: u64, digits: u32) -> u64 {
+    let m = 10u64.pow(digits);
+    let (a, b) = if digits == 8 { (48_271_853, 12_345_679) } else { (738_219_451, 91_234_567) };
+    ((a as u128 * (x % m) as u128 + b as u128) % m as u128) as u64
+}
+
+/// Age range (years at the calibration month) for each pool.
+fn age_range(pool: Pool, sex: Sex, d: &mut Draws) -> f64 {
+    match pool {
+        Pool::Compulsory => 20.0 + 38.0 * d.unit().powf(1.4),
+        Pool::Voluntary => 25.0 + 33.0 * d.unit(),
+        Pool::HealthOnly | Pool::Invalid => 90.0 * d.unit().powf(1.15),
+        Pool::Beneficiary => {
+            let r = retirement_age(sex, CALIBRATION.0).as_years();
+            if d.below(50) == 0 { r - 3.0 * d.unit() } else { r + 0.5 + (95.0 - r) * d.unit().powf(1.6) }
+        }
+    }
+}
+
+/// The person in `slot` of `pool` in district `district`.
+pub fn person(seed: u64, district: usize, pool: Pool, slot: u64) -> Person {
+    let number = person_number(district, pool, slot);
+    let mut d = Draws::new(seed, number);
+    let female_share = match pool {
+        Pool::Compulsory => 0.45,
+        Pool::Voluntary => 0.55,
+        Pool::Beneficiary => 0.55,
+        _ => 0.51,
+    };
+    let sex = if d.unit() < female_share { Sex::Female } else { Sex::Male };
+    let age = age_range(pool, sex, &mut d);
+    let calibration = NaiveDate::from_ymd_opt(CALIBRATION.0, CALIBRATION.1, 15).unwrap_or_default();
+    let birth = calibration - chrono::Duration::days((age * 365.25) as i64);
+    let precision = match d.below(100) {
+        0..=79 => BirthPrecision::Day,
+        80..=94 => BirthPrecision::Month,
+        _ => BirthPrecision::Year,
+    };
+    let middle = match sex {
+        Sex::Male => MIDDLE_MALE[d.below(MIDDLE_MALE.len() as u64) as usize],
+        Sex::Female => MIDDLE_FEMALE[d.below(MIDDLE_FEMALE.len() as u64) as usize],
+    };
+    let family = if d.below(100) < 38 { FAMILY[0] } else { FAMILY[d.below(16) as usize] };
+    let name = format!("{family} {middle} {}", GIVEN[d.below(GIVEN.len() as u64) as usize]);
+    let communes = DISTRICTS[district].communes as u64;
+    let commune = (22_300 + 40 * district as u64 + d.below(communes)).to_string();
+    Person {
+        person_id: format!("{}{:08}", reference::PROVINCE_CODE, scramble(number, 8)),
+        national_id: format!("0{}{:09}", reference::PROVINCE_CODE, scramble(number, 9)),
+        name,
+        birth,
+        precision,
+        sex,
+        commune,
+        early_national_id: d.below(100) < 40,
+        keeps_code: d.below(100) < 60,
+        draws: d,
+    }
+}
+
+impl Person {
+    /// The birth date as the registry writes it.
+    pub fn birth_text(&self) -> String {
+        match self.precision {
+            BirthPrecision::Day => self.birth.format("%d/%m/%Y").to_string(),
+            BirthPrecision::Month => self.birth.format("%m/%Y").to_string(),
+            BirthPrecision::Year => self.birth.year().to_string(),
+        }
+    }
+
+    /// (person_id, national_id) as written in `period`: the national number appears for some
+    /// before mid-2025, for everyone in June and July 2025, and replaces the code for most
+    /// from August 2025.
+    pub fn identifiers(&self, period: YearMonth) -> (Option<&str>, Option<&str>) {
+        let ym = (period.year(), period.month());
+        if ym < (2025, 6) {
+            (Some(&self.person_id), self.early_national_id.then_some(self.national_id.as_str()))
+        } else if ym < (2025, 8) || self.keeps_code {
+            (Some(&self.person_id), Some(&self.national_id))
+        } else {
+            (None, Some(&self.national_id))
+        }
+    }
+}
+
+/// The scheme rows a person of `pool` has in the participants extract.
+pub fn schemes_of(pool: Pool, person: &Person) -> Vec<Scheme> {
+    match pool {
+        Pool::Compulsory => {
+            // Most employees are also in unemployment insurance.
+            let in_ui = mix(person.draws.state ^ 0x55) % 100 < 88;
+            if in_ui {
+                vec![Scheme::CompulsorySocial, Scheme::Health, Scheme::Unemployment]
+            } else {
+                vec![Scheme::CompulsorySocial, Scheme::Health]
+            }
+        }
+        Pool::Voluntary => vec![Scheme::VoluntarySocial],
+        Pool::HealthOnly | Pool::Invalid => vec![Scheme::Health],
+        Pool::Beneficiary => Vec::new(),
+    }
+}

@@ -1,0 +1,114 @@
+//! The deliveries matrix: for each kind, period and expected office, whether the delivery is
+//! loaded, restated, refused, waiting in the landing area, or missing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ansinh_core::{Delivery, DeliveryKind, YearMonth};
+use ansinh_extract::{Geography, UnitLevel};
+use serde::Serialize;
+
+use crate::history::{LoadHistory, Outcome};
+use crate::landing::LandingScan;
+
+/// State of one expected delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Loaded once.
+    Loaded,
+    /// Replaced by a corrected delivery at least once.
+    Restated,
+    /// The latest file was refused (an earlier load, if any, stays).
+    Refused,
+    /// In the landing area, not loaded yet.
+    Pending,
+    /// Expected but not delivered.
+    Missing,
+}
+
+impl DeliveryState {
+    /// Name shown in the matrix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Loaded => "loaded",
+            Self::Restated => "restated",
+            Self::Refused => "refused",
+            Self::Pending => "pending",
+            Self::Missing => "missing",
+        }
+    }
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryStatus {
+    /// Kind.
+    pub kind: String,
+    /// Period.
+    pub period: String,
+    /// Office.
+    pub office: String,
+    /// State.
+    pub state: DeliveryState,
+    /// Rows loaded by the load in effect.
+    pub rows_loaded: i64,
+    /// Rows rejected by the load in effect (or by the refused file).
+    pub rows_rejected: i64,
+    /// File of the latest load or refusal.
+    pub file: Option<String>,
+}
+
+/// Builds the matrix from the history, the landing area and the expected offices (districts
+/// valid in each period).
+pub fn deliveries(history: &LoadHistory, landing: Option<&LandingScan>, geography: &Geography) -> Vec<DeliveryStatus> {
+    let mut periods: BTreeSet<YearMonth> = BTreeSet::new();
+    let mut offices_seen: BTreeMap<YearMonth, BTreeSet<String>> = BTreeMap::new();
+    for record in history.records() {
+        if let Ok(period) = record.period.parse::<YearMonth>() {
+            periods.insert(period);
+            offices_seen.entry(period).or_default().insert(record.office.clone());
+        }
+    }
+    let landed: BTreeSet<Delivery> = landing
+        .map(|scan| scan.files.iter().map(|f| f.delivery.clone()).collect())
+        .unwrap_or_default();
+    for delivery in &landed {
+        periods.insert(delivery.period);
+        offices_seen.entry(delivery.period).or_default().insert(delivery.office.clone());
+    }
+    let mut out = Vec::new();
+    for kind in DeliveryKind::ALL {
+        for &period in &periods {
+            let mut offices: BTreeSet<String> = geography
+                .units_valid(UnitLevel::District, period)
+                .into_iter()
+                .map(|u| u.code.clone())
+                .collect();
+            offices.extend(offices_seen.get(&period).cloned().unwrap_or_default());
+            for office in offices {
+                let delivery = Delivery { kind, period, office: office.clone() };
+                let last = history.of(&delivery).last();
+                let current = history.current(&delivery);
+                let restated = history.of(&delivery).any(|r| r.outcome == Outcome::Restated);
+                let state = match (last.map(|r| r.outcome), landed.contains(&delivery)) {
+                    (Some(Outcome::Refused), _) => DeliveryState::Refused,
+                    (Some(_), _) if restated => DeliveryState::Restated,
+                    (Some(_), _) => DeliveryState::Loaded,
+                    (None, true) => DeliveryState::Pending,
+                    (None, false) => DeliveryState::Missing,
+                };
+                let shown = if state == DeliveryState::Refused { last } else { current };
+                out.push(DeliveryStatus {
+                    kind: kind.name().into(),
+                    period: period.to_string(),
+                    office,
+                    state,
+                    rows_loaded: current.map(|r| r.rows_loaded).unwrap_or(0),
+                    rows_rejected: shown.map(|r| r.rows_rejected).unwrap_or(0),
+                    file: last.map(|r| r.file.clone()),
+                });
+            }
+        }
+    }
+    out
+}
