@@ -1,1 +1,13 @@
-//! End-to-end tests of the `ansinh` binary and its crates.
+//! End-to-end tests of the `ansinh` binary and its crates, in one test binary.
+
+// A failed expectation in a helper is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli_errors;
+mod common;
+mod examples;
+mod generated;
+mod messy;
+mod privacy;
+mod readers;
+mod restatement;

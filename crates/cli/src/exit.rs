@@ -21,7 +21,10 @@ pub struct Failure {
 impl Failure {
     /// A usage or configuration error.
     pub fn usage(error: impl Into<anyhow::Error>) -> Self {
-        Self { code: USAGE, error: error.into() }
+        Self {
+            code: USAGE,
+            error: error.into(),
+        }
     }
 }
 
@@ -38,7 +41,10 @@ impl From<ansinh_warehouse::Error> for Failure {
                 _ => RETRY,
             }
         };
-        Self { code, error: error.into() }
+        Self {
+            code,
+            error: error.into(),
+        }
     }
 }
 

@@ -17,7 +17,12 @@ use settings::Global;
 /// Exit codes: 0 success; 1 finished but data failed (refused deliveries); 2 usage or
 /// configuration error; 3 infrastructure error worth retrying.
 #[derive(Debug, Parser)]
-#[command(name = "ansinh", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "ansinh",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -45,7 +50,10 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(exit::USAGE);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

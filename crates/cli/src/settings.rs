@@ -53,11 +53,16 @@ pub fn init_logging(global: &Global) -> anyhow::Result<()> {
         global.log.clone()
     } else {
         let level = &global.log;
-        format!("warn,ansinh={level},ansinh_warehouse={level},ansinh_extract={level},ansinh_sample={level}")
+        format!(
+            "warn,delta_kernel=off,ansinh={level},ansinh_warehouse={level},ansinh_extract={level},ansinh_sample={level}"
+        )
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .map_err(|e| anyhow::anyhow!("invalid --log filter {:?}: {e}", global.log))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
     match global.log_format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
@@ -71,7 +76,9 @@ pub fn interactive(global: &Global) -> bool {
 }
 
 fn environment() -> BTreeMap<String, String> {
-    std::env::vars().filter(|(k, _)| k.starts_with("ANSINH_")).collect()
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("ANSINH_"))
+        .collect()
 }
 
 /// The configuration: file, then environment, then flags.
@@ -103,13 +110,17 @@ pub fn pseudonym_key(config: &Config) -> Result<Option<PseudonymKey>, Failure> {
         ))
     };
     if let Ok(secret) = std::env::var("ANSINH_PSEUDONYM_KEY") {
-        return PseudonymKey::from_secret(&secret).map(Some).ok_or_else(|| too_short("ANSINH_PSEUDONYM_KEY"));
+        return PseudonymKey::from_secret(&secret)
+            .map(Some)
+            .ok_or_else(|| too_short("ANSINH_PSEUDONYM_KEY"));
     }
     if let Some(file) = &config.pseudonym_key_file {
         let text = std::fs::read_to_string(file)
             .map_err(|e| Failure::usage(anyhow::anyhow!("pseudonym_key_file {file}: {e}")))?;
         let first = text.lines().next().unwrap_or("");
-        return PseudonymKey::from_secret(first).map(Some).ok_or_else(|| too_short(file));
+        return PseudonymKey::from_secret(first)
+            .map(Some)
+            .ok_or_else(|| too_short(file));
     }
     Ok(None)
 }
@@ -125,7 +136,10 @@ pub fn local_dir(location: &str, what: &str) -> Result<PathBuf, Failure> {
     }
     let path = Path::new(path);
     if !path.is_dir() {
-        return Err(Failure::usage(anyhow::anyhow!("{what} {} does not exist or is not a directory", path.display())));
+        return Err(Failure::usage(anyhow::anyhow!(
+            "{what} {} does not exist or is not a directory",
+            path.display()
+        )));
     }
     Ok(path.to_path_buf())
 }

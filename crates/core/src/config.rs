@@ -51,7 +51,11 @@ impl Default for Config {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { max_reject_ratio: 0.01, batch_rows: 65_536, encoding: "auto".into() }
+        Self {
+            max_reject_ratio: 0.01,
+            batch_rows: 65_536,
+            encoding: "auto".into(),
+        }
     }
 }
 
@@ -104,8 +108,10 @@ const SETTINGS: &[Setting] = &[
 impl Config {
     /// Parses TOML text; `origin` names the file in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let config: Config = toml::from_str(text)
-            .map_err(|e| Error::ConfigParse { path: origin.into(), message: one_line(&e) })?;
+        let config: Config = toml::from_str(text).map_err(|e| Error::ConfigParse {
+            path: origin.into(),
+            message: one_line(&e),
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -117,7 +123,10 @@ impl Config {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => String::new(),
             Err(source) => {
-                return Err(Error::ConfigRead { path: path.display().to_string(), source });
+                return Err(Error::ConfigRead {
+                    path: path.display().to_string(),
+                    source,
+                });
             }
         };
         let mut config = Self::from_toml(&text, &path.display().to_string())?;
@@ -131,20 +140,27 @@ impl Config {
     /// settings are left to the binary's flags (`ANSINH_LOG`, `ANSINH_PSEUDONYM_KEY`).
     pub fn apply_env(&mut self, env: &BTreeMap<String, String>) -> Result<()> {
         for setting in SETTINGS {
-            let Some(value) = env.get(setting.env) else { continue };
-            let bad = |message: String| Error::ConfigValue { key: setting.env.into(), message };
+            let Some(value) = env.get(setting.env) else {
+                continue;
+            };
+            let bad = |message: String| Error::ConfigValue {
+                key: setting.env.into(),
+                message,
+            };
             match setting.key {
                 "warehouse" => self.warehouse = value.clone(),
                 "landing" => self.landing = value.clone(),
                 "reference" => self.reference = value.clone(),
                 "pseudonym_key_file" => self.pseudonym_key_file = Some(value.clone()),
                 "ingest.max_reject_ratio" => {
-                    self.ingest.max_reject_ratio =
-                        value.parse().map_err(|_| bad(format!("not a number: {value:?}")))?;
+                    self.ingest.max_reject_ratio = value
+                        .parse()
+                        .map_err(|_| bad(format!("not a number: {value:?}")))?;
                 }
                 "ingest.batch_rows" => {
-                    self.ingest.batch_rows =
-                        value.parse().map_err(|_| bad(format!("not a whole number: {value:?}")))?;
+                    self.ingest.batch_rows = value
+                        .parse()
+                        .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
                 }
                 "ingest.encoding" => self.ingest.encoding = value.clone(),
                 _ => {}
@@ -156,7 +172,10 @@ impl Config {
     /// Checks value ranges.
     pub fn validate(&self) -> Result<()> {
         let bad = |key: &str, message: &str| {
-            Err(Error::ConfigValue { key: key.into(), message: message.into() })
+            Err(Error::ConfigValue {
+                key: key.into(),
+                message: message.into(),
+            })
         };
         if !(0.0..=1.0).contains(&self.ingest.max_reject_ratio) {
             return bad("ingest.max_reject_ratio", "must be between 0 and 1");
@@ -211,7 +230,10 @@ impl Config {
 }
 
 fn one_line(e: &toml::de::Error) -> String {
-    let span = e.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default();
+    let span = e
+        .span()
+        .map(|s| format!(" (at byte {})", s.start))
+        .unwrap_or_default();
     format!("{}{span}", e.message().trim())
 }
 
@@ -229,21 +251,32 @@ mod tests {
     fn unknown_keys_are_errors_that_name_the_key() {
         let err = Config::from_toml("[ingest]\nmax_reject_ration = 0.1\n", "x.toml").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("x.toml") && msg.contains("max_reject_ration"), "{msg}");
+        assert!(
+            msg.contains("x.toml") && msg.contains("max_reject_ration"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn env_overrides_file() {
         let env = BTreeMap::from([
             ("ANSINH_WAREHOUSE".to_string(), "s3://bucket/wh".to_string()),
-            ("ANSINH_INGEST__MAX_REJECT_RATIO".to_string(), "0.05".to_string()),
+            (
+                "ANSINH_INGEST__MAX_REJECT_RATIO".to_string(),
+                "0.05".to_string(),
+            ),
         ]);
         let mut c = Config::from_toml("warehouse = \"local\"\n", "x").unwrap();
         c.apply_env(&env).unwrap();
         assert_eq!(c.warehouse, "s3://bucket/wh");
         assert_eq!(c.ingest.max_reject_ratio, 0.05);
         let bad = BTreeMap::from([("ANSINH_INGEST__BATCH_ROWS".to_string(), "many".to_string())]);
-        assert!(c.apply_env(&bad).unwrap_err().to_string().contains("ANSINH_INGEST__BATCH_ROWS"));
+        assert!(
+            c.apply_env(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("ANSINH_INGEST__BATCH_ROWS")
+        );
     }
 
     #[test]

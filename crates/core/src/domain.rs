@@ -21,8 +21,12 @@ pub enum Scheme {
 
 impl Scheme {
     /// Every scheme, in the order of the contract.
-    pub const ALL: [Scheme; 4] =
-        [Self::CompulsorySocial, Self::VoluntarySocial, Self::Health, Self::Unemployment];
+    pub const ALL: [Scheme; 4] = [
+        Self::CompulsorySocial,
+        Self::VoluntarySocial,
+        Self::Health,
+        Self::Unemployment,
+    ];
 
     /// The canonical code stored in the warehouse.
     pub fn code(self) -> &'static str {
@@ -176,7 +180,9 @@ impl FromStr for DeliveryKind {
         match s {
             "participants" => Ok(Self::Participants),
             "beneficiaries" => Ok(Self::Beneficiaries),
-            _ => Err(Error::InvalidKind { value: s.to_string() }),
+            _ => Err(Error::InvalidKind {
+                value: s.to_string(),
+            }),
         }
     }
 }
@@ -209,8 +215,15 @@ mod tests {
             assert_eq!(Scheme::from_code(s.code()), Some(s));
         }
         assert_eq!(Scheme::from_code("BHXH"), None);
-        assert_eq!(BenefitType::from_code("TUAT"), Some(BenefitType::Other("TUAT".into())));
-        assert!(!BenefitType::from_code("TUAT").unwrap().counts_for_pension_receipt());
+        assert_eq!(
+            BenefitType::from_code("TUAT"),
+            Some(BenefitType::Other("TUAT".into()))
+        );
+        assert!(
+            !BenefitType::from_code("TUAT")
+                .unwrap()
+                .counts_for_pension_receipt()
+        );
         assert_eq!(BenefitType::from_code("huu tri"), None);
         assert_eq!(Status::from_code("2"), Some(Status::Suspended));
         assert_eq!(Status::from_code("4"), None);

@@ -76,7 +76,9 @@ impl FromStr for YearMonth {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let invalid = || Error::InvalidPeriod { value: s.to_string() };
+        let invalid = || Error::InvalidPeriod {
+            value: s.to_string(),
+        };
         let (y, m) = s.trim().split_once('-').ok_or_else(invalid)?;
         if y.len() != 4 || m.len() != 2 {
             return Err(invalid());
@@ -107,7 +109,10 @@ mod tests {
         assert_eq!(p.add_months(12), YearMonth::new(2025, 1));
         assert_eq!(p.last_day(), NaiveDate::from_ymd_opt(2024, 1, 31).unwrap());
         let feb = YearMonth::new(2024, 2).unwrap();
-        assert_eq!(feb.last_day(), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        assert_eq!(
+            feb.last_day(),
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
         assert_eq!(p.through(YearMonth::new(2024, 3).unwrap()).count(), 3);
     }
 }

@@ -35,7 +35,10 @@ pub fn retirement_age(sex: Sex, year: i32) -> RetirementAge {
     };
     let steps = u32::try_from(year - 2020).unwrap_or(0);
     let total = (base + step * steps).min(cap);
-    RetirementAge { years: total / 12, months: total % 12 }
+    RetirementAge {
+        years: total / 12,
+        months: total % 12,
+    }
 }
 
 #[cfg(test)]

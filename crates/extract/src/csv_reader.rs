@@ -31,15 +31,24 @@ impl CsvRows {
     ) -> Result<Self> {
         let io_error = |source: std::io::Error| {
             if gzip {
-                Error::Gzip { file: name.clone(), source }
+                Error::Gzip {
+                    file: name.clone(),
+                    source,
+                }
             } else {
-                Error::Io { file: name.clone(), source }
+                Error::Io {
+                    file: name.clone(),
+                    source,
+                }
             }
         };
         let mut buffered = BufReader::with_capacity(BUFFER, raw);
         let first = buffered.fill_buf().map_err(io_error)?;
         if first.is_empty() {
-            return Err(Error::UnknownForm { file: name, reason: "no text in the file".into() });
+            return Err(Error::UnknownForm {
+                file: name,
+                reason: "no text in the file".into(),
+            });
         }
         if first.contains(&0) {
             return Err(Error::UnknownForm {
@@ -64,12 +73,23 @@ impl CsvRows {
         let first_text = decoded.fill_buf().map_err(io_error)?;
         let delimiter = detect_delimiter(first_text);
         let boxed: Box<dyn Read + Send> = Box::new(decoded);
+        // LF ends a record; a CR before it stays in the last cell and is trimmed with the
+        // rest of the whitespace. (With CRLF terminators the parser reports each record's
+        // line one too low, and the contract promises exact lines.)
         let reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
+            .terminator(csv::Terminator::Any(b'\n'))
             .has_headers(false)
             .flexible(true)
             .from_reader(boxed);
-        let mut rows = Self { name, gzip, encoding, delimiter, header: Vec::new(), reader };
+        let mut rows = Self {
+            name,
+            gzip,
+            encoding,
+            delimiter,
+            header: Vec::new(),
+            reader,
+        };
         rows.find_header()?;
         Ok(rows)
     }
@@ -77,7 +97,11 @@ impl CsvRows {
     fn find_header(&mut self) -> Result<()> {
         let mut record = csv::ByteRecord::new();
         for _ in 0..HEADER_SEARCH_ROWS {
-            if !self.reader.read_byte_record(&mut record).map_err(|e| self.csv_error(e))? {
+            if !self
+                .reader
+                .read_byte_record(&mut record)
+                .map_err(|e| self.csv_error(e))?
+            {
                 break;
             }
             let cells: Vec<String> = record
@@ -89,17 +113,28 @@ impl CsvRows {
                 return Ok(());
             }
         }
-        Err(Error::NoHeader { file: self.name.clone(), searched: HEADER_SEARCH_ROWS })
+        Err(Error::NoHeader {
+            file: self.name.clone(),
+            searched: HEADER_SEARCH_ROWS,
+        })
     }
 
     fn csv_error(&self, e: csv::Error) -> Error {
         let line = e.position().map(|p| p.line()).unwrap_or(0);
         match e.into_kind() {
-            csv::ErrorKind::Io(source) if self.gzip => {
-                Error::Gzip { file: self.name.clone(), source }
-            }
-            csv::ErrorKind::Io(source) => Error::Io { file: self.name.clone(), source },
-            other => Error::Csv { file: self.name.clone(), line, message: format!("{other:?}") },
+            csv::ErrorKind::Io(source) if self.gzip => Error::Gzip {
+                file: self.name.clone(),
+                source,
+            },
+            csv::ErrorKind::Io(source) => Error::Io {
+                file: self.name.clone(),
+                source,
+            },
+            other => Error::Csv {
+                file: self.name.clone(),
+                line,
+                message: format!("{other:?}"),
+            },
         }
     }
 }
@@ -109,10 +144,7 @@ impl RowReader for CsvRows {
         &self.header
     }
 
-    fn for_each_row(
-        &mut self,
-        visit: &mut dyn FnMut(u64, &[&str]) -> Result<()>,
-    ) -> Result<()> {
+    fn for_each_row(&mut self, visit: &mut dyn FnMut(u64, &[&str]) -> Result<()>) -> Result<()> {
         let mut record = csv::ByteRecord::new();
         loop {
             match self.reader.read_byte_record(&mut record) {
@@ -122,11 +154,16 @@ impl RowReader for CsvRows {
             }
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             // A line with only delimiters or blanks is not a record.
-            if record.iter().all(|cell| cell.iter().all(u8::is_ascii_whitespace)) {
+            if record
+                .iter()
+                .all(|cell| cell.iter().all(u8::is_ascii_whitespace))
+            {
                 continue;
             }
-            let cells: Vec<&str> =
-                record.iter().map(|cell| std::str::from_utf8(cell).unwrap_or(INVALID_TEXT)).collect();
+            let cells: Vec<&str> = record
+                .iter()
+                .map(|cell| std::str::from_utf8(cell).unwrap_or(INVALID_TEXT))
+                .collect();
             visit(line, &cells)?;
         }
     }
@@ -156,13 +193,42 @@ fn detect_delimiter(text: &[u8]) -> u8 {
         }
     }
     let candidates = [b',', b';', b'\t'];
-    let best = (0..3).max_by_key(|&i| (counts[i], usize::from(i == 0))).unwrap_or(0);
+    let best = (0..3)
+        .max_by_key(|&i| (counts[i], usize::from(i == 0)))
+        .unwrap_or(0);
     candidates[best]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lines(text: &str) -> Vec<(u64, Vec<String>)> {
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+        let mut rows = CsvRows::open(raw, "t.csv".into(), TextEncoding::Auto, false).unwrap();
+        let mut out = Vec::new();
+        rows.for_each_row(&mut |line, cells| {
+            out.push((line, cells.iter().map(|c| c.trim().to_string()).collect()));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn lines_are_exact_with_crlf_quotes_and_blank_lines() {
+        let header = "Mã số BHXH,Ngày sinh,Giới tính";
+        let crlf = format!("{header}\r\n1,2,3\r\n\r\n\"4\",5,\"6\"\r\n");
+        assert_eq!(
+            lines(&crlf),
+            vec![
+                (2, vec!["1".into(), "2".into(), "3".into()]),
+                (4, vec!["4".into(), "5".into(), "6".into()])
+            ]
+        );
+        let lf = format!("{header}\n\"a\nb\",2,3\n7,8,9\n");
+        assert_eq!(lines(&lf)[1].0, 4);
+    }
 
     #[test]
     fn delimiters_are_detected_outside_quotes() {

@@ -113,8 +113,7 @@ pub fn encode_windows_1258(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut push = |s: &str, out: &mut Vec<u8>| {
         let mut buf = vec![0u8; s.len() * 2 + 8];
-        let (result, _, written) =
-            encoder.encode_from_utf8_without_replacement(s, &mut buf, false);
+        let (result, _, written) = encoder.encode_from_utf8_without_replacement(s, &mut buf, false);
         match result {
             encoding_rs::EncoderResult::InputEmpty => {
                 out.extend_from_slice(&buf[..written]);
@@ -134,7 +133,12 @@ pub fn encode_windows_1258(text: &str) -> Vec<u8> {
         let mut tones = String::new();
         for mark in parts {
             match compose(base, mark) {
-                Some(composed) if !matches!(mark, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}') => {
+                Some(composed)
+                    if !matches!(
+                        mark,
+                        '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}'
+                    ) =>
+                {
                     base = composed
                 }
                 _ => tones.push(mark),

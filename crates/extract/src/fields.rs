@@ -132,7 +132,14 @@ pub fn required_columns(kind: DeliveryKind, district_required: bool) -> Vec<Fiel
     let mut fields = match kind {
         DeliveryKind::Participants => vec![BirthDate, Sex, Scheme, Status, CommuneCode],
         DeliveryKind::Beneficiaries => {
-            vec![BirthDate, Sex, BenefitType, MonthlyAmount, StartMonth, CommuneCode]
+            vec![
+                BirthDate,
+                Sex,
+                BenefitType,
+                MonthlyAmount,
+                StartMonth,
+                CommuneCode,
+            ]
         }
     };
     if district_required {
@@ -149,7 +156,10 @@ pub fn normalise_header(header: &str) -> String {
 /// The field a header names, among the fields of `kind`.
 pub fn field_for_header(kind: DeliveryKind, header: &str) -> Option<Field> {
     let normalised = normalise_header(header);
-    fields_of(kind).iter().copied().find(|f| f.accepts(&normalised))
+    fields_of(kind)
+        .iter()
+        .copied()
+        .find(|f| f.accepts(&normalised))
 }
 
 /// How many cells of `row` name a field of either kind: used to find the header row.
@@ -157,7 +167,9 @@ pub fn known_header_count(row: &[String]) -> usize {
     row.iter()
         .filter(|cell| {
             let n = normalise_header(cell);
-            DeliveryKind::ALL.iter().any(|k| fields_of(*k).iter().any(|f| f.accepts(&n)))
+            DeliveryKind::ALL
+                .iter()
+                .any(|k| fields_of(*k).iter().any(|f| f.accepts(&n)))
         })
         .count()
 }
@@ -170,13 +182,22 @@ mod tests {
     #[test]
     fn headers_match_in_any_case_and_normal_form() {
         let nfd: String = "Mã Số BHXH".nfd().collect();
-        assert_eq!(field_for_header(DeliveryKind::Participants, &nfd), Some(Field::PersonId));
+        assert_eq!(
+            field_for_header(DeliveryKind::Participants, &nfd),
+            Some(Field::PersonId)
+        );
         assert_eq!(
             field_for_header(DeliveryKind::Participants, "  MASOBHXH "),
             Some(Field::PersonId)
         );
-        assert_eq!(field_for_header(DeliveryKind::Participants, "Ghi chú"), None);
-        assert_eq!(field_for_header(DeliveryKind::Participants, "Số tiền"), None);
+        assert_eq!(
+            field_for_header(DeliveryKind::Participants, "Ghi chú"),
+            None
+        );
+        assert_eq!(
+            field_for_header(DeliveryKind::Participants, "Số tiền"),
+            None
+        );
         assert_eq!(
             field_for_header(DeliveryKind::Beneficiaries, "so_tien"),
             Some(Field::MonthlyAmount)

@@ -76,17 +76,30 @@ pub struct Geography {
 impl Geography {
     /// Reads `geography.csv` from `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path)
-            .map_err(|source| Error::Io { file: path.display().to_string(), source })?;
+        let file = std::fs::File::open(path).map_err(|source| Error::Io {
+            file: path.display().to_string(),
+            source,
+        })?;
         Self::from_csv(file, &path.display().to_string())
     }
 
     /// Parses `unit_code,name,level,parent_code,valid_from,valid_to` CSV.
     pub fn from_csv(reader: impl Read, file: &str) -> Result<Self> {
         let mut csv = csv::Reader::from_reader(reader);
-        let bad = |line: u64, message: String| Error::Reference { file: file.into(), line, message };
+        let bad = |line: u64, message: String| Error::Reference {
+            file: file.into(),
+            line,
+            message,
+        };
         let header = csv.headers().map_err(|e| bad(1, e.to_string()))?.clone();
-        let expected = ["unit_code", "name", "level", "parent_code", "valid_from", "valid_to"];
+        let expected = [
+            "unit_code",
+            "name",
+            "level",
+            "parent_code",
+            "valid_from",
+            "valid_to",
+        ];
         if header.iter().collect::<Vec<_>>() != expected {
             return Err(bad(1, format!("expected header {}", expected.join(","))));
         }
@@ -101,7 +114,12 @@ impl Geography {
                 }
                 NaiveDate::parse_from_str(text, "%Y-%m-%d")
                     .map(Some)
-                    .map_err(|_| bad(line, format!("{}: not a YYYY-MM-DD date: {text:?}", expected[idx])))
+                    .map_err(|_| {
+                        bad(
+                            line,
+                            format!("{}: not a YYYY-MM-DD date: {text:?}", expected[idx]),
+                        )
+                    })
             };
             let level_text = record.get(2).unwrap_or("");
             let level = UnitLevel::parse(level_text)
@@ -120,7 +138,10 @@ impl Geography {
     }
 
     fn push(&mut self, unit: Unit) {
-        self.by_code.entry(unit.code.clone()).or_default().push(self.units.len());
+        self.by_code
+            .entry(unit.code.clone())
+            .or_default()
+            .push(self.units.len());
         self.units.push(unit);
     }
 
@@ -135,7 +156,10 @@ impl Geography {
 
     /// Every unit of `level` valid during `period`, in file order.
     pub fn units_valid(&self, level: UnitLevel, period: YearMonth) -> Vec<&Unit> {
-        self.units.iter().filter(|u| u.level == level && u.valid_in(period)).collect()
+        self.units
+            .iter()
+            .filter(|u| u.level == level && u.valid_in(period))
+            .collect()
     }
 
     /// Every unit, in file order.
@@ -165,8 +189,11 @@ mod tests {
 
     #[test]
     fn bad_rows_name_file_line_and_field() {
-        let csv = "unit_code,name,level,parent_code,valid_from,valid_to\n568,X,district,56,01/01/2020,\n";
-        let err = Geography::from_csv(csv.as_bytes(), "geo.csv").unwrap_err().to_string();
+        let csv =
+            "unit_code,name,level,parent_code,valid_from,valid_to\n568,X,district,56,01/01/2020,\n";
+        let err = Geography::from_csv(csv.as_bytes(), "geo.csv")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("geo.csv:2: valid_from"), "{err}");
     }
 }

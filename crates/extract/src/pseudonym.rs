@@ -23,7 +23,9 @@ pub struct PseudonymKey {
 
 impl std::fmt::Debug for PseudonymKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PseudonymKey").field("demo", &self.demo).finish_non_exhaustive()
+        f.debug_struct("PseudonymKey")
+            .field("demo", &self.demo)
+            .finish_non_exhaustive()
     }
 }
 
@@ -38,13 +40,18 @@ impl PseudonymKey {
     /// A key from secret text; `None` when it is shorter than [`MIN_KEY_BYTES`].
     pub fn from_secret(secret: &str) -> Option<Self> {
         let trimmed = secret.trim();
-        (trimmed.len() >= MIN_KEY_BYTES)
-            .then(|| Self { bytes: trimmed.as_bytes().to_vec(), demo: false })
+        (trimmed.len() >= MIN_KEY_BYTES).then(|| Self {
+            bytes: trimmed.as_bytes().to_vec(),
+            demo: false,
+        })
     }
 
     /// The public demo key, for generated sample data only.
     pub fn demo() -> Self {
-        Self { bytes: DEMO_KEY.as_bytes().to_vec(), demo: true }
+        Self {
+            bytes: DEMO_KEY.as_bytes().to_vec(),
+            demo: true,
+        }
     }
 
     /// Whether this is the public demo key.
@@ -79,7 +86,11 @@ impl Pseudonymiser {
             .into_iter()
             .map(|l| (l.national_id_key, l.person_id_key))
             .collect();
-        Self { key, links, new_links: Vec::new() }
+        Self {
+            key,
+            links,
+            new_links: Vec::new(),
+        }
     }
 
     fn mac(&self, domain: &[u8], value: &str) -> String {
@@ -111,7 +122,11 @@ impl Pseudonymiser {
     /// The person's pseudonym: the code's pseudonym when the record has the code, else the
     /// code linked to the number, else the number's own pseudonym. A record with both
     /// identifiers records the link.
-    pub fn resolve(&mut self, person_id_key: Option<&str>, national_id_key: Option<&str>) -> String {
+    pub fn resolve(
+        &mut self,
+        person_id_key: Option<&str>,
+        national_id_key: Option<&str>,
+    ) -> String {
         match (person_id_key, national_id_key) {
             (Some(p), Some(n)) => {
                 if !self.links.contains_key(n) {

@@ -33,10 +33,7 @@ pub trait RowReader {
 
     /// Calls `visit` with the 1-based line (CSV) or row number (XLSX) and the cells of every
     /// data row after the header, in order, until the end or the first error.
-    fn for_each_row(
-        &mut self,
-        visit: &mut dyn FnMut(u64, &[&str]) -> Result<()>,
-    ) -> Result<()>;
+    fn for_each_row(&mut self, visit: &mut dyn FnMut(u64, &[&str]) -> Result<()>) -> Result<()>;
 
     /// What the reader found out about the file, for the load report (e.g. encoding).
     fn description(&self) -> String;
@@ -45,7 +42,10 @@ pub trait RowReader {
 /// Opens `path` and returns a reader for its form, positioned after the header.
 pub fn open_rows(path: &Path, encoding: TextEncoding) -> Result<Box<dyn RowReader + Send>> {
     let name = path.display().to_string();
-    let io_err = |source| Error::Io { file: name.clone(), source };
+    let io_err = |source| Error::Io {
+        file: name.clone(),
+        source,
+    };
     let mut file = File::open(path).map_err(io_err)?;
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut file, &mut magic).map_err(io_err)?;
@@ -59,7 +59,12 @@ pub fn open_rows(path: &Path, encoding: TextEncoding) -> Result<Box<dyn RowReade
                 reason: "legacy .xls workbook; save it as .xlsx or CSV".into(),
             });
         }
-        [] => return Err(Error::UnknownForm { file: name, reason: "the file is empty".into() }),
+        [] => {
+            return Err(Error::UnknownForm {
+                file: name,
+                reason: "the file is empty".into(),
+            });
+        }
         _ => FileForm::Csv,
     };
     let file = File::open(path).map_err(io_err)?;
@@ -67,12 +72,16 @@ pub fn open_rows(path: &Path, encoding: TextEncoding) -> Result<Box<dyn RowReade
         FileForm::Xlsx => Ok(Box::new(xlsx_reader::XlsxRows::open(path, name)?)),
         FileForm::Csv => {
             let reader: Box<dyn Read + Send> = Box::new(file);
-            Ok(Box::new(csv_reader::CsvRows::open(reader, name, encoding, false)?))
+            Ok(Box::new(csv_reader::CsvRows::open(
+                reader, name, encoding, false,
+            )?))
         }
         FileForm::CsvGzip => {
             let reader: Box<dyn Read + Send> =
                 Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)));
-            Ok(Box::new(csv_reader::CsvRows::open(reader, name, encoding, true)?))
+            Ok(Box::new(csv_reader::CsvRows::open(
+                reader, name, encoding, true,
+            )?))
         }
     }
 }

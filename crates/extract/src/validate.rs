@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ansinh_core::{BenefitType, Delivery, DeliveryKind, Scheme, Sex, Status, YearMonth, schema};
-use arrow::array::{ArrayRef, Date32Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder};
+use arrow::array::{
+    ArrayRef, Date32Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+};
 use chrono::{Datelike, NaiveDate};
 
 use crate::error::{Error, Result};
@@ -116,7 +118,11 @@ pub struct ExtractSummary {
 impl ExtractSummary {
     /// Share of rows rejected (0 for an empty file).
     pub fn reject_ratio(&self) -> f64 {
-        if self.rows_read == 0 { 0.0 } else { self.rejects.len() as f64 / self.rows_read as f64 }
+        if self.rows_read == 0 {
+            0.0
+        } else {
+            self.rejects.len() as f64 / self.rows_read as f64
+        }
     }
 }
 
@@ -170,8 +176,7 @@ impl<'a> Extractor<'a> {
                 None => extra_columns.push(cell.trim().to_string()),
             }
         }
-        let district_required =
-            (self.period.year(), self.period.month()) < DISTRICTS_ABOLISHED;
+        let district_required = (self.period.year(), self.period.month()) < DISTRICTS_ABOLISHED;
         let mut required = required_columns(self.kind, district_required);
         if !columns.contains_key(&Field::PersonId) && !columns.contains_key(&Field::NationalId) {
             required.insert(0, Field::PersonId);
@@ -217,7 +222,12 @@ impl<'a> Extractor<'a> {
                 }
                 Err((field, reason, raw)) => {
                     let value = self.shown_value(field, raw);
-                    summary.rejects.push(Reject { line, field: field.name(), reason, value });
+                    summary.rejects.push(Reject {
+                        line,
+                        field: field.name(),
+                        reason,
+                        value,
+                    });
                 }
             }
             Ok(())
@@ -239,13 +249,14 @@ impl<'a> Extractor<'a> {
             || raw.chars().any(char::is_whitespace)
             || raw.chars().count() > 24
             || longest_digit_run(raw) >= 9;
-        Some(if risky { self.pseudonymiser.mask(raw) } else { raw.to_string() })
+        Some(if risky {
+            self.pseudonymiser.mask(raw)
+        } else {
+            raw.to_string()
+        })
     }
 
-    fn person<'v>(
-        &mut self,
-        cell: &dyn Fn(Field) -> &'v str,
-    ) -> Result<Person, Failure<'v>> {
+    fn person<'v>(&mut self, cell: &dyn Fn(Field) -> &'v str) -> Result<Person, Failure<'v>> {
         let person_id = cell(Field::PersonId);
         let national_id = cell(Field::NationalId);
         if person_id.is_empty() && national_id.is_empty() {
@@ -255,14 +266,18 @@ impl<'a> Extractor<'a> {
             return Err((Field::PersonId, RejectReason::InvalidPersonId, person_id));
         }
         if !national_id.is_empty() && !is_digits(national_id, 12) {
-            return Err((Field::NationalId, RejectReason::InvalidNationalId, national_id));
+            return Err((
+                Field::NationalId,
+                RejectReason::InvalidNationalId,
+                national_id,
+            ));
         }
         let birth = cell(Field::BirthDate);
         if birth.is_empty() {
             return Err((Field::BirthDate, RejectReason::MissingValue, birth));
         }
-        let (birth_month, precision) = parse_birth_date(birth)
-            .ok_or((Field::BirthDate, RejectReason::InvalidDate, birth))?;
+        let (birth_month, precision) =
+            parse_birth_date(birth).ok_or((Field::BirthDate, RejectReason::InvalidDate, birth))?;
         if birth_month > self.period.first_day() || birth_month.year() < 1900 {
             return Err((Field::BirthDate, RejectReason::FutureDate, birth));
         }
@@ -275,10 +290,17 @@ impl<'a> Extractor<'a> {
             };
             (Field::Sex, reason, sex_text)
         })?;
-        let person_id_key = (!person_id.is_empty()).then(|| self.pseudonymiser.person_id_key(person_id));
+        let person_id_key =
+            (!person_id.is_empty()).then(|| self.pseudonymiser.person_id_key(person_id));
         let national_id_key =
             (!national_id.is_empty()).then(|| self.pseudonymiser.national_id_key(national_id));
-        Ok(Person { person_id_key, national_id_key, birth_month, precision, sex })
+        Ok(Person {
+            person_id_key,
+            national_id_key,
+            birth_month,
+            precision,
+            sex,
+        })
     }
 
     fn place<'v>(&self, cell: &dyn Fn(Field) -> &'v str) -> Result<(), Failure<'v>> {
@@ -289,7 +311,10 @@ impl<'a> Extractor<'a> {
                 return Err((Field::DistrictCode, RejectReason::MissingValue, district));
             }
         } else if !is_digits(district, 3)
-            || self.geography.unit(district, UnitLevel::District, self.period).is_none()
+            || self
+                .geography
+                .unit(district, UnitLevel::District, self.period)
+                .is_none()
         {
             return Err((Field::DistrictCode, RejectReason::UnknownDistrict, district));
         }
@@ -302,7 +327,11 @@ impl<'a> Extractor<'a> {
             .filter(|_| is_digits(commune, 5))
             .ok_or((Field::CommuneCode, RejectReason::UnknownCommune, commune))?;
         if !district.is_empty() && unit.parent_code.as_deref() != Some(district) {
-            return Err((Field::CommuneCode, RejectReason::CommuneNotInDistrict, commune));
+            return Err((
+                Field::CommuneCode,
+                RejectReason::CommuneNotInDistrict,
+                commune,
+            ));
         }
         Ok(())
     }
@@ -324,8 +353,11 @@ impl<'a> Extractor<'a> {
             (Field::Scheme, reason, scheme_text)
         })?;
         let status_text = cell(Field::Status);
-        let status = Status::from_code(status_text)
-            .ok_or((Field::Status, RejectReason::InvalidStatus, status_text))?;
+        let status = Status::from_code(status_text).ok_or((
+            Field::Status,
+            RejectReason::InvalidStatus,
+            status_text,
+        ))?;
         self.place(cell)?;
 
         let needs_employer = matches!(scheme, Scheme::CompulsorySocial | Scheme::Unemployment);
@@ -334,22 +366,47 @@ impl<'a> Extractor<'a> {
             return Err((Field::EmployerCode, RejectReason::MissingValue, employer));
         }
         let base_text = cell(Field::ContributionBase);
-        let contribution_base = optional(base_text, scheme != Scheme::Health, |t| parse_amount(t))
-            .map_err(|reason| (Field::ContributionBase, reason.or(RejectReason::InvalidAmount), base_text))?;
+        let contribution_base = optional(base_text, scheme != Scheme::Health, parse_amount)
+            .map_err(|reason| {
+                (
+                    Field::ContributionBase,
+                    reason.or(RejectReason::InvalidAmount),
+                    base_text,
+                )
+            })?;
         let paid_text = cell(Field::PaidThrough);
-        let paid_through =
-            optional(paid_text, scheme == Scheme::VoluntarySocial, |t| parse_month(t))
-                .map_err(|reason| (Field::PaidThrough, reason.or(RejectReason::InvalidMonth), paid_text))?;
+        let paid_through = optional(paid_text, scheme == Scheme::VoluntarySocial, |t| {
+            parse_month(t)
+        })
+        .map_err(|reason| {
+            (
+                Field::PaidThrough,
+                reason.or(RejectReason::InvalidMonth),
+                paid_text,
+            )
+        })?;
         let group_text = cell(Field::HiGroup);
         let hi_group = optional(group_text, scheme == Scheme::Health, |t| {
             (t.len() == 2 && t.bytes().all(|b| b.is_ascii_uppercase())).then(|| t.to_string())
         })
-        .map_err(|reason| (Field::HiGroup, reason.or(RejectReason::InvalidHiGroup), group_text))?;
+        .map_err(|reason| {
+            (
+                Field::HiGroup,
+                reason.or(RejectReason::InvalidHiGroup),
+                group_text,
+            )
+        })?;
 
-        let resolved = self
-            .pseudonymiser
-            .resolve(person.person_id_key.as_deref(), person.national_id_key.as_deref());
-        batch.push_person(&resolved, &person, cell(Field::DistrictCode), cell(Field::CommuneCode));
+        let resolved = self.pseudonymiser.resolve(
+            person.person_id_key.as_deref(),
+            person.national_id_key.as_deref(),
+        );
+        batch.push_person(
+            &resolved,
+            &person,
+            cell(Field::DistrictCode),
+            cell(Field::CommuneCode),
+        );
         batch.participant(ParticipantFields {
             scheme,
             status,
@@ -370,30 +427,49 @@ impl<'a> Extractor<'a> {
     ) -> Result<(), Failure<'v>> {
         let person = self.person(cell)?;
         let benefit_text = cell(Field::BenefitType);
-        let benefit = BenefitType::from_code(&benefit_text.to_ascii_uppercase()).ok_or_else(|| {
-            let reason = if benefit_text.is_empty() {
-                RejectReason::MissingValue
-            } else {
-                RejectReason::UnknownBenefit
-            };
-            (Field::BenefitType, reason, benefit_text)
-        })?;
+        let benefit =
+            BenefitType::from_code(&benefit_text.to_ascii_uppercase()).ok_or_else(|| {
+                let reason = if benefit_text.is_empty() {
+                    RejectReason::MissingValue
+                } else {
+                    RejectReason::UnknownBenefit
+                };
+                (Field::BenefitType, reason, benefit_text)
+            })?;
         let amount_text = cell(Field::MonthlyAmount);
-        let amount = optional(amount_text, true, |t| parse_amount(t))
-            .map_err(|r| (Field::MonthlyAmount, r.or(RejectReason::InvalidAmount), amount_text))?
+        let amount = optional(amount_text, true, parse_amount)
+            .map_err(|r| {
+                (
+                    Field::MonthlyAmount,
+                    r.or(RejectReason::InvalidAmount),
+                    amount_text,
+                )
+            })?
             .unwrap_or_default();
         let start_text = cell(Field::StartMonth);
-        let start = optional(start_text, true, |t| parse_month(t))
-            .map_err(|r| (Field::StartMonth, r.or(RejectReason::InvalidMonth), start_text))?
+        let start = optional(start_text, true, parse_month)
+            .map_err(|r| {
+                (
+                    Field::StartMonth,
+                    r.or(RejectReason::InvalidMonth),
+                    start_text,
+                )
+            })?
             .unwrap_or_default();
         if start > self.period.first_day() {
             return Err((Field::StartMonth, RejectReason::FutureDate, start_text));
         }
         self.place(cell)?;
-        let resolved = self
-            .pseudonymiser
-            .resolve(person.person_id_key.as_deref(), person.national_id_key.as_deref());
-        batch.push_person(&resolved, &person, cell(Field::DistrictCode), cell(Field::CommuneCode));
+        let resolved = self.pseudonymiser.resolve(
+            person.person_id_key.as_deref(),
+            person.national_id_key.as_deref(),
+        );
+        batch.push_person(
+            &resolved,
+            &person,
+            cell(Field::DistrictCode),
+            cell(Field::CommuneCode),
+        );
         batch.beneficiary(benefit.code(), amount, start, line);
         Ok(())
     }
@@ -466,14 +542,20 @@ pub(crate) fn parse_birth_date(text: &str) -> Option<(NaiveDate, &'static str)> 
             .flatten()
     };
     let year = |s: &str| -> Option<i32> {
-        (s.len() == 4).then(|| number(s, 4)).flatten().map(|y| y as i32)
+        (s.len() == 4)
+            .then(|| number(s, 4))
+            .flatten()
+            .map(|y| y as i32)
     };
     match parts.as_slice() {
         [d, m, y] => {
             let date = NaiveDate::from_ymd_opt(year(y)?, number(m, 2)?, number(d, 2)?)?;
             Some((date.with_day(1)?, "day"))
         }
-        [m, y] => Some((NaiveDate::from_ymd_opt(year(y)?, number(m, 2)?, 1)?, "month")),
+        [m, y] => Some((
+            NaiveDate::from_ymd_opt(year(y)?, number(m, 2)?, 1)?,
+            "month",
+        )),
         [y] => Some((NaiveDate::from_ymd_opt(year(y)?, 1, 1)?, "year")),
         _ => None,
     }
@@ -576,12 +658,15 @@ impl BatchBuilder {
     fn push_person(&mut self, resolved: &str, person: &Person, district: &str, commune: &str) {
         self.len += 1;
         self.person.append_value(resolved);
-        self.person_id_key.append_option(person.person_id_key.as_deref());
-        self.national_id_key.append_option(person.national_id_key.as_deref());
+        self.person_id_key
+            .append_option(person.person_id_key.as_deref());
+        self.national_id_key
+            .append_option(person.national_id_key.as_deref());
         self.birth_month.append_value(date32(person.birth_month));
         self.birth_precision.append_value(person.precision);
         self.sex.append_value(person.sex.code());
-        self.district.append_option((!district.is_empty()).then_some(district));
+        self.district
+            .append_option((!district.is_empty()).then_some(district));
         self.commune.append_value(commune);
     }
 

@@ -25,10 +25,14 @@ type Workbook = Xlsx<BufReader<File>>;
 impl XlsxRows {
     pub(crate) fn open(path: &Path, name: String) -> Result<Self> {
         let mut workbook = open_workbook(path, &name)?;
-        let sheet = workbook.sheet_names().into_iter().next().ok_or_else(|| Error::Workbook {
-            file: name.clone(),
-            message: "the workbook has no sheet".into(),
-        })?;
+        let sheet = workbook
+            .sheet_names()
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Workbook {
+                file: name.clone(),
+                message: "the workbook has no sheet".into(),
+            })?;
         let mut found = None;
         scan_rows(&mut workbook, &name, &sheet, &mut |row, cells| {
             if row as usize >= HEADER_SEARCH_ROWS {
@@ -41,16 +45,29 @@ impl XlsxRows {
             }
             Ok(true)
         })?;
-        let (header_row, header) = found
-            .ok_or(Error::NoHeader { file: name.clone(), searched: HEADER_SEARCH_ROWS })?;
-        Ok(Self { name, path: path.to_path_buf(), sheet, header, header_row })
+        let (header_row, header) = found.ok_or(Error::NoHeader {
+            file: name.clone(),
+            searched: HEADER_SEARCH_ROWS,
+        })?;
+        Ok(Self {
+            name,
+            path: path.to_path_buf(),
+            sheet,
+            header,
+            header_row,
+        })
     }
 }
 
 fn open_workbook(path: &Path, name: &str) -> Result<Workbook> {
-    let file = File::open(path).map_err(|source| Error::Io { file: name.into(), source })?;
-    Xlsx::new(BufReader::new(file))
-        .map_err(|e| Error::Workbook { file: name.into(), message: e.to_string() })
+    let file = File::open(path).map_err(|source| Error::Io {
+        file: name.into(),
+        source,
+    })?;
+    Xlsx::new(BufReader::new(file)).map_err(|e| Error::Workbook {
+        file: name.into(),
+        message: e.to_string(),
+    })
 }
 
 /// Streams the sheet row by row (0-based row index, cells as text); `visit` returns false to
@@ -65,13 +82,16 @@ fn scan_rows(
         file: name.into(),
         message: e.to_string(),
     };
-    let mut cells = workbook.worksheet_cells_reader(sheet).map_err(workbook_error)?;
+    let mut cells = workbook
+        .worksheet_cells_reader(sheet)
+        .map_err(workbook_error)?;
     let mut current_row: Option<u32> = None;
     let mut row_cells: Vec<String> = Vec::new();
-    let emit = |row: u32, row_cells: &[String], visit: &mut dyn FnMut(u32, &[&str]) -> Result<bool>| {
-        let refs: Vec<&str> = row_cells.iter().map(String::as_str).collect();
-        visit(row, &refs)
-    };
+    let emit =
+        |row: u32, row_cells: &[String], visit: &mut dyn FnMut(u32, &[&str]) -> Result<bool>| {
+            let refs: Vec<&str> = row_cells.iter().map(String::as_str).collect();
+            visit(row, &refs)
+        };
     while let Some(cell) = cells.next_cell().map_err(workbook_error)? {
         let (row, col) = cell.get_position();
         if current_row != Some(row) {
@@ -120,10 +140,7 @@ impl RowReader for XlsxRows {
         &self.header
     }
 
-    fn for_each_row(
-        &mut self,
-        visit: &mut dyn FnMut(u64, &[&str]) -> Result<()>,
-    ) -> Result<()> {
+    fn for_each_row(&mut self, visit: &mut dyn FnMut(u64, &[&str]) -> Result<()>) -> Result<()> {
         let mut workbook = open_workbook(&self.path, &self.name)?;
         let header_row = self.header_row;
         let width = self.header.len();
@@ -144,6 +161,10 @@ impl RowReader for XlsxRows {
     }
 
     fn description(&self) -> String {
-        format!("XLSX sheet {:?}, header on row {}", self.sheet, self.header_row + 1)
+        format!(
+            "XLSX sheet {:?}, header on row {}",
+            self.sheet,
+            self.header_row + 1
+        )
     }
 }

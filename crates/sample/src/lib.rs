@@ -129,15 +129,23 @@ impl Manifest {
     /// Reads the manifest of a generated landing area, if there is one.
     pub fn read(landing: &Path) -> Option<Manifest> {
         let text = std::fs::read_to_string(landing.join(MANIFEST)).ok()?;
-        serde_json::from_str(&text).ok().filter(|m: &Manifest| m.synthetic)
+        serde_json::from_str(&text)
+            .ok()
+            .filter(|m: &Manifest| m.synthetic)
     }
 }
 
 /// Generates deliveries for every month and office, the reference CSVs under
 /// `out/reference/`, and `out/manifest.json`. `progress` is called after each file.
-pub fn generate(options: &Options, progress: &mut dyn FnMut(&DeliveryManifest)) -> Result<Manifest, Error> {
+pub fn generate(
+    options: &Options,
+    progress: &mut dyn FnMut(&DeliveryManifest),
+) -> Result<Manifest, Error> {
     if !(options.scale > 0.0 && options.scale <= 1000.0) {
-        return Err(Error::Options(format!("--scale must be in (0, 1000], got {}", options.scale)));
+        return Err(Error::Options(format!(
+            "--scale must be in (0, 1000], got {}",
+            options.scale
+        )));
     }
     let first = YearMonth::new(model::FIRST_MONTH.0, model::FIRST_MONTH.1)
         .ok_or_else(|| Error::Options("bad first month".into()))?;
@@ -148,8 +156,10 @@ pub fn generate(options: &Options, progress: &mut dyn FnMut(&DeliveryManifest)) 
         )));
     }
     let mkdir = |dir: &Path| {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| Error::Io { path: dir.display().to_string(), source })
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.display().to_string(),
+            source,
+        })
     };
     mkdir(&options.out)?;
     write_reference(&options.out.join("reference"), options.scale)?;
@@ -167,7 +177,8 @@ pub fn generate(options: &Options, progress: &mut dyn FnMut(&DeliveryManifest)) 
         mkdir(&options.out.join(period.to_string()))?;
         for (index, district_model) in models.iter().enumerate() {
             for kind in DeliveryKind::ALL {
-                let delivery = write_delivery(options, period, index, district_model, kind, file_number)?;
+                let delivery =
+                    write_delivery(options, period, index, district_model, kind, file_number)?;
                 file_number += 1;
                 progress(&delivery);
                 manifest.deliveries.push(delivery);
@@ -177,13 +188,19 @@ pub fn generate(options: &Options, progress: &mut dyn FnMut(&DeliveryManifest)) 
     let path = options.out.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| Error::Options(format!("manifest: {e}")))?;
-    std::fs::write(&path, text).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    std::fs::write(&path, text).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     Ok(manifest)
 }
 
 /// Writes the four reference CSVs into `dir`.
 pub fn write_reference(dir: &Path, scale: f64) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
     let files = [
         ("geography.csv", reference::geography_csv()),
         ("population.csv", reference::population_csv(scale)),
@@ -192,7 +209,10 @@ pub fn write_reference(dir: &Path, scale: f64) -> Result<(), Error> {
     ];
     for (name, text) in files {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        std::fs::write(&path, text).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -244,15 +264,23 @@ fn header(kind: DeliveryKind, index: Option<usize>) -> Vec<Cell> {
 /// Cells of one row, keyed by field; missing fields are empty.
 type Row = BTreeMap<Field, String>;
 
-fn row_cells(kind: DeliveryKind, row: &Row, index: Option<usize>, number: u64, dates: bool) -> Vec<Cell> {
+fn row_cells(
+    kind: DeliveryKind,
+    row: &Row,
+    index: Option<usize>,
+    number: u64,
+    dates: bool,
+) -> Vec<Cell> {
     let mut cells: Vec<Cell> = fields_of(kind)
         .iter()
         .map(|f| {
             let text = row.get(f).cloned().unwrap_or_default();
-            if dates && *f == Field::BirthDate && text.len() == 10 {
-                if let Ok(d) = chrono::NaiveDate::parse_from_str(&text, "%d/%m/%Y") {
-                    return Cell::Date(d);
-                }
+            if dates
+                && *f == Field::BirthDate
+                && text.len() == 10
+                && let Ok(d) = chrono::NaiveDate::parse_from_str(&text, "%d/%m/%Y")
+            {
+                return Cell::Date(d);
             }
             Cell::Text(text)
         })
@@ -269,7 +297,7 @@ fn dotted(amount: u64) -> String {
     let digits = amount.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -288,7 +316,11 @@ struct RowContext<'a> {
 
 impl RowContext<'_> {
     fn amount(&self, value: u64) -> String {
-        if self.messy_words { dotted(value) } else { value.to_string() }
+        if self.messy_words {
+            dotted(value)
+        } else {
+            value.to_string()
+        }
     }
 
     fn person_cells(&self, person: &model::Person, row: &mut Row) {
@@ -309,7 +341,12 @@ impl RowContext<'_> {
     }
 
     /// Participant rows of one person.
-    fn participant_rows(&self, pool: Pool, person: &model::Person, active: bool) -> Vec<(Row, Scheme, u8)> {
+    fn participant_rows(
+        &self,
+        pool: Pool,
+        person: &model::Person,
+        active: bool,
+    ) -> Vec<(Row, Scheme, u8)> {
         let mut d = person.draws;
         let employer = format!("DN{:04}", d.below(900) + 1);
         let compulsory_base = 4_960_000 + 10_000 * d.below(2_000);
@@ -342,9 +379,16 @@ impl RowContext<'_> {
                     }
                     Scheme::VoluntarySocial => {
                         row.insert(Field::ContributionBase, self.amount(voluntary_base));
-                        let ahead = if active { cycle - 1 - self.k.rem_euclid(cycle) } else { -1 - self.k.rem_euclid(2) };
+                        let ahead = if active {
+                            cycle - 1 - self.k.rem_euclid(cycle)
+                        } else {
+                            -1 - self.k.rem_euclid(2)
+                        };
                         let paid = self.period.add_months(ahead).unwrap_or(self.period);
-                        row.insert(Field::PaidThrough, format!("{:02}/{}", paid.month(), paid.year()));
+                        row.insert(
+                            Field::PaidThrough,
+                            format!("{:02}/{}", paid.month(), paid.year()),
+                        );
                     }
                     Scheme::Health => {
                         row.insert(Field::HiGroup, hi_group.into());
@@ -382,7 +426,10 @@ impl RowContext<'_> {
         self.person_cells(person, &mut row);
         row.insert(Field::BenefitType, benefit.into());
         row.insert(Field::MonthlyAmount, self.amount(amount));
-        row.insert(Field::StartMonth, format!("{:02}/{}", start.month(), start.year()));
+        row.insert(
+            Field::StartMonth,
+            format!("{:02}/{}", start.month(), start.year()),
+        );
         (row, benefit.to_string())
     }
 }
@@ -430,7 +477,7 @@ fn breakages(kind: DeliveryKind) -> &'static [(&'static str, &'static str)] {
 /// A row broken in exactly one way: starts from a valid row of a person who appears nowhere
 /// else.
 fn broken_row(ctx: &RowContext<'_>, kind: DeliveryKind, counter: u64, reason: &str) -> Row {
-    let person = model::person(ctx.seed, ctx.index, Pool::Invalid, counter);
+    let person = model::person(ctx.seed, ctx.index, Pool::Invalid, counter, None);
     let scheme = match reason {
         "missing_value" | "invalid_amount" => Scheme::CompulsorySocial,
         "invalid_month" => Scheme::VoluntarySocial,
@@ -473,7 +520,10 @@ fn broken_row(ctx: &RowContext<'_>, kind: DeliveryKind, counter: u64, reason: &s
             row.insert(Field::BirthDate, "01/01/2099".into());
         }
         "future_date" => {
-            row.insert(Field::StartMonth, format!("{:02}/{}", next_month.month(), next_month.year()));
+            row.insert(
+                Field::StartMonth,
+                format!("{:02}/{}", next_month.month(), next_month.year()),
+            );
         }
         "invalid_sex" => {
             row.insert(Field::Sex, "X".into());
@@ -531,7 +581,11 @@ fn write_delivery(
     file_number: usize,
 ) -> Result<DeliveryManifest, Error> {
     let office = DISTRICTS[index].code;
-    let style = if options.messy { messy_style(index) } else { FileStyle::default() };
+    let style = if options.messy {
+        messy_style(index)
+    } else {
+        FileStyle::default()
+    };
     let relative = format!("{period}/{office}_{period}_{kind}.{}", style.extension());
     let path = options.out.join(&relative);
     let title = match kind {
@@ -570,7 +624,11 @@ fn write_delivery(
         .copied()
         .filter(|(_, reason)| !(dates && *reason == "wrong_field_count"))
         .collect();
-    let to_inject = if options.messy { (slots / 200).min(kinds.len() as u64) } else { 0 };
+    let to_inject = if options.messy {
+        (slots / 200).min(kinds.len() as u64)
+    } else {
+        0
+    };
     let interval = slots / (to_inject + 1);
 
     let mut counts: BTreeMap<(String, Option<u8>), u64> = BTreeMap::new();
@@ -586,7 +644,8 @@ fn write_delivery(
         let first = path_model.lapsed((k - grace).max(0));
         let active_from = path_model.lapsed(k);
         for slot in first..path_model.enrolled(k) {
-            let person = model::person(options.seed, index, pool, slot);
+            let enrolled = (pool == Pool::HealthOnly).then(|| path_model.enrolment_month(slot));
+            let person = model::person(options.seed, index, pool, slot, enrolled);
             let rows: Vec<(Row, String, Option<u8>)> = match kind {
                 DeliveryKind::Participants => ctx
                     .participant_rows(pool, &person, slot >= active_from)
@@ -602,9 +661,14 @@ fn write_delivery(
                 emit(&row, &mut out, &mut written)?;
                 *counts.entry((code, status)).or_default() += 1;
                 valid += 1;
-                if (invalid.len() as u64) < to_inject && interval > 0 && valid % interval == 0 {
+                if (invalid.len() as u64) < to_inject && interval > 0 && valid.is_multiple_of(interval) {
                     let (field, reason) = kinds[(file_number * 3 + invalid.len()) % kinds.len()];
-                    let broken = broken_row(&ctx, kind, invalid.len() as u64 + 1000 * file_number as u64, reason);
+                    let broken = broken_row(
+                        &ctx,
+                        kind,
+                        invalid.len() as u64 + 1000 * file_number as u64,
+                        reason,
+                    );
                     let mut cells = row_cells(kind, &broken, messy_index, written + 1, dates);
                     if reason == "wrong_field_count" {
                         cells.pop();
@@ -652,7 +716,10 @@ mod tests {
         let k = month_index(YearMonth::new(2024, 1).unwrap());
         let bb: u64 = models.iter().map(|m| m.compulsory.active(k)).sum();
         let tn: u64 = models.iter().map(|m| m.voluntary.active(k)).sum();
-        let hi: u64 = models.iter().map(|m| m.health_only.active(k) + m.compulsory.active(k)).sum();
+        let hi: u64 = models
+            .iter()
+            .map(|m| m.health_only.active(k) + m.compulsory.active(k))
+            .sum();
         assert_eq!((bb, tn, hi), (182_809, 15_183, 1_202_980));
         // Paths move month to month and enrolment never runs backwards.
         for m in &models {

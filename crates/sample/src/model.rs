@@ -62,10 +62,22 @@ struct Dynamics {
     lapse: f64,
 }
 
-const COMPULSORY: Dynamics = Dynamics { growth: 0.0030, lapse: 0.010 };
-const VOLUNTARY: Dynamics = Dynamics { growth: 0.0090, lapse: 0.018 };
-const HEALTH: Dynamics = Dynamics { growth: 0.0009, lapse: 0.006 };
-const BENEFICIARY: Dynamics = Dynamics { growth: 0.0025, lapse: 0.004 };
+const COMPULSORY: Dynamics = Dynamics {
+    growth: 0.0030,
+    lapse: 0.010,
+};
+const VOLUNTARY: Dynamics = Dynamics {
+    growth: 0.0090,
+    lapse: 0.018,
+};
+const HEALTH: Dynamics = Dynamics {
+    growth: 0.0009,
+    lapse: 0.006,
+};
+const BENEFICIARY: Dynamics = Dynamics {
+    growth: 0.0025,
+    lapse: 0.004,
+};
 
 /// A pool's slot path for one district.
 #[derive(Debug, Clone)]
@@ -78,17 +90,26 @@ pub struct PoolPath {
 }
 
 fn month_offset(period: YearMonth) -> i64 {
-    let first = YearMonth::new(FIRST_MONTH.0, FIRST_MONTH.1).map(|m| m.index()).unwrap_or(0);
+    let first = YearMonth::new(FIRST_MONTH.0, FIRST_MONTH.1)
+        .map(|m| m.index())
+        .unwrap_or(0);
     period.index() - first
 }
 
 fn calibration_offset() -> i64 {
-    YearMonth::new(CALIBRATION.0, CALIBRATION.1).map(month_offset).unwrap_or(0)
+    YearMonth::new(CALIBRATION.0, CALIBRATION.1)
+        .map(month_offset)
+        .unwrap_or(0)
 }
 
 impl PoolPath {
     fn new(base: u64, d: &Dynamics) -> Self {
-        Self { base, growth: d.growth, lapse_per_month: d.lapse * base as f64, minus: None }
+        Self {
+            base,
+            growth: d.growth,
+            lapse_per_month: d.lapse * base as f64,
+            minus: None,
+        }
     }
 
     /// Persons active in month `k` (months since [`FIRST_MONTH`]).
@@ -119,7 +140,11 @@ impl PoolPath {
         }
         while lo + 1 < hi {
             let mid = (lo + hi) / 2;
-            if self.enrolled(mid) > slot { hi = mid } else { lo = mid }
+            if self.enrolled(mid) > slot {
+                hi = mid
+            } else {
+                lo = mid
+            }
         }
         hi
     }
@@ -190,23 +215,25 @@ pub struct Draws {
 impl Draws {
     /// Draws for person number `person` under `seed`.
     pub fn new(seed: u64, person: u64) -> Self {
-        Self { state: mix(seed ^ mix(person)) }
+        Self {
+            state: mix(seed ^ mix(person)),
+        }
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_bits(&mut self) -> u64 {
         self.state = mix(self.state);
         self.state
     }
 
     /// Uniform in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
+        if n == 0 { 0 } else { self.next_bits() % n }
     }
 
     /// Uniform in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_bits() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -218,8 +245,8 @@ const MIDDLE_MALE: [&str; 6] = ["Văn", "Hữu", "Đức", "Minh", "Quốc", "Th
 const MIDDLE_FEMALE: [&str; 5] = ["Thị", "Ngọc", "Thu", "Thanh", "Mỹ"];
 const GIVEN: [&str; 30] = [
     "An", "Bình", "Chính", "Dũng", "Hải", "Hòa", "Hùng", "Khánh", "Linh", "Lan", "Mai", "Nga",
-    "Nhung", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Việt", "Yến", "Hồng",
-    "Hương", "Thủy", "Vĩnh", "Đạt", "Hiếu", "Long", "Nam",
+    "Nhung", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Việt", "Yến", "Hồng", "Hương",
+    "Thủy", "Vĩnh", "Đạt", "Hiếu", "Long", "Nam",
 ];
 
 /// How precisely the birth date is written.
@@ -266,25 +293,35 @@ fn person_number(district: usize, pool: Pool, slot: u64) -> u64 {
 /// An affine bijection of `0..10^digits`, so distinct persons get distinct identifiers.
 fn scramble(x: u64, digits: u32) -> u64 {
     let m = 10u64.pow(digits);
-    let (a, b) = if digits == 8 { (48_271_853, 12_345_679) } else { (738_219_451, 91_234_567) };
+    let (a, b) = if digits == 8 {
+        (48_271_853, 12_345_679)
+    } else {
+        (738_219_451, 91_234_567)
+    };
     ((a as u128 * (x % m) as u128 + b as u128) % m as u128) as u64
 }
 
 /// Age range (years at the calibration month) for each pool.
 fn age_range(pool: Pool, sex: Sex, d: &mut Draws) -> f64 {
     match pool {
-        Pool::Compulsory => 20.0 + 38.0 * d.unit().powf(1.4),
+        Pool::Compulsory | Pool::Invalid => 20.0 + 38.0 * d.unit().powf(1.4),
         Pool::Voluntary => 25.0 + 33.0 * d.unit(),
-        Pool::HealthOnly | Pool::Invalid => 90.0 * d.unit().powf(1.15),
+        Pool::HealthOnly => 90.0 * d.unit().powf(1.15),
         Pool::Beneficiary => {
             let r = retirement_age(sex, CALIBRATION.0).as_years();
-            if d.below(50) == 0 { r - 3.0 * d.unit() } else { r + 0.5 + (95.0 - r) * d.unit().powf(1.6) }
+            if d.below(50) == 0 {
+                r - 3.0 * d.unit()
+            } else {
+                r + 0.5 + (95.0 - r) * d.unit().powf(1.6)
+            }
         }
     }
 }
 
-/// The person in `slot` of `pool` in district `district`.
-pub fn person(seed: u64, district: usize, pool: Pool, slot: u64) -> Person {
+/// The person in `slot` of `pool` in district `district`. For health-insurance holders the
+/// age is drawn at `enrolled` (months since [`FIRST_MONTH`]), so nobody is insured before
+/// birth; other pools draw the age at the calibration month.
+pub fn person(seed: u64, district: usize, pool: Pool, slot: u64, enrolled: Option<i64>) -> Person {
     let number = person_number(district, pool, slot);
     let mut d = Draws::new(seed, number);
     let female_share = match pool {
@@ -293,10 +330,20 @@ pub fn person(seed: u64, district: usize, pool: Pool, slot: u64) -> Person {
         Pool::Beneficiary => 0.55,
         _ => 0.51,
     };
-    let sex = if d.unit() < female_share { Sex::Female } else { Sex::Male };
+    let sex = if d.unit() < female_share {
+        Sex::Female
+    } else {
+        Sex::Male
+    };
     let age = age_range(pool, sex, &mut d);
-    let calibration = NaiveDate::from_ymd_opt(CALIBRATION.0, CALIBRATION.1, 15).unwrap_or_default();
-    let birth = calibration - chrono::Duration::days((age * 365.25) as i64);
+    let anchor = match enrolled {
+        Some(k) => YearMonth::new(FIRST_MONTH.0, FIRST_MONTH.1)
+            .and_then(|m| m.add_months(k))
+            .map(|m| m.first_day()),
+        None => NaiveDate::from_ymd_opt(CALIBRATION.0, CALIBRATION.1, 15),
+    }
+    .unwrap_or_default();
+    let birth = anchor - chrono::Duration::days((age * 365.25) as i64);
     let precision = match d.below(100) {
         0..=79 => BirthPrecision::Day,
         80..=94 => BirthPrecision::Month,
@@ -306,8 +353,15 @@ pub fn person(seed: u64, district: usize, pool: Pool, slot: u64) -> Person {
         Sex::Male => MIDDLE_MALE[d.below(MIDDLE_MALE.len() as u64) as usize],
         Sex::Female => MIDDLE_FEMALE[d.below(MIDDLE_FEMALE.len() as u64) as usize],
     };
-    let family = if d.below(100) < 38 { FAMILY[0] } else { FAMILY[d.below(16) as usize] };
-    let name = format!("{family} {middle} {}", GIVEN[d.below(GIVEN.len() as u64) as usize]);
+    let family = if d.below(100) < 38 {
+        FAMILY[0]
+    } else {
+        FAMILY[d.below(16) as usize]
+    };
+    let name = format!(
+        "{family} {middle} {}",
+        GIVEN[d.below(GIVEN.len() as u64) as usize]
+    );
     let communes = DISTRICTS[district].communes as u64;
     let commune = (22_300 + 40 * district as u64 + d.below(communes)).to_string();
     Person {
@@ -340,7 +394,10 @@ impl Person {
     pub fn identifiers(&self, period: YearMonth) -> (Option<&str>, Option<&str>) {
         let ym = (period.year(), period.month());
         if ym < (2025, 6) {
-            (Some(&self.person_id), self.early_national_id.then_some(self.national_id.as_str()))
+            (
+                Some(&self.person_id),
+                self.early_national_id.then_some(self.national_id.as_str()),
+            )
         } else if ym < (2025, 8) || self.keeps_code {
             (Some(&self.person_id), Some(&self.national_id))
         } else {
@@ -356,7 +413,11 @@ pub fn schemes_of(pool: Pool, person: &Person) -> Vec<Scheme> {
             // Most employees are also in unemployment insurance.
             let in_ui = mix(person.draws.state ^ 0x55) % 100 < 88;
             if in_ui {
-                vec![Scheme::CompulsorySocial, Scheme::Health, Scheme::Unemployment]
+                vec![
+                    Scheme::CompulsorySocial,
+                    Scheme::Health,
+                    Scheme::Unemployment,
+                ]
             } else {
                 vec![Scheme::CompulsorySocial, Scheme::Health]
             }

@@ -25,15 +25,69 @@ pub struct District {
 
 /// The nine districts, in code order.
 pub const DISTRICTS: [District; 9] = [
-    District { code: "568", name: "Nha Trang", weight: 42_300, communes: 27, urban: true },
-    District { code: "569", name: "Cam Ranh", weight: 12_500, communes: 15, urban: true },
-    District { code: "570", name: "Cam Lâm", weight: 11_000, communes: 14, urban: false },
-    District { code: "571", name: "Vạn Ninh", weight: 13_000, communes: 13, urban: false },
-    District { code: "572", name: "Ninh Hòa", weight: 24_000, communes: 27, urban: true },
-    District { code: "573", name: "Khánh Vĩnh", weight: 3_800, communes: 14, urban: false },
-    District { code: "574", name: "Diên Khánh", weight: 14_500, communes: 19, urban: false },
-    District { code: "575", name: "Khánh Sơn", weight: 2_500, communes: 8, urban: false },
-    District { code: "576", name: "Trường Sa", weight: 40, communes: 3, urban: false },
+    District {
+        code: "568",
+        name: "Nha Trang",
+        weight: 42_300,
+        communes: 27,
+        urban: true,
+    },
+    District {
+        code: "569",
+        name: "Cam Ranh",
+        weight: 12_500,
+        communes: 15,
+        urban: true,
+    },
+    District {
+        code: "570",
+        name: "Cam Lâm",
+        weight: 11_000,
+        communes: 14,
+        urban: false,
+    },
+    District {
+        code: "571",
+        name: "Vạn Ninh",
+        weight: 13_000,
+        communes: 13,
+        urban: false,
+    },
+    District {
+        code: "572",
+        name: "Ninh Hòa",
+        weight: 24_000,
+        communes: 27,
+        urban: true,
+    },
+    District {
+        code: "573",
+        name: "Khánh Vĩnh",
+        weight: 3_800,
+        communes: 14,
+        urban: false,
+    },
+    District {
+        code: "574",
+        name: "Diên Khánh",
+        weight: 14_500,
+        communes: 19,
+        urban: false,
+    },
+    District {
+        code: "575",
+        name: "Khánh Sơn",
+        weight: 2_500,
+        communes: 8,
+        urban: false,
+    },
+    District {
+        code: "576",
+        name: "Trường Sa",
+        weight: 40,
+        communes: 3,
+        urban: false,
+    },
 ];
 
 /// Commune codes of district `index` are `COMMUNE_BASE + 40 * index + j`.
@@ -42,14 +96,38 @@ const COMMUNE_BASE: u32 = 22_300;
 /// The commune codes of district `index`.
 pub fn commune_codes(index: usize) -> Vec<String> {
     let first = COMMUNE_BASE + 40 * index as u32;
-    (0..DISTRICTS[index].communes).map(|j| (first + j).to_string()).collect()
+    (0..DISTRICTS[index].communes)
+        .map(|j| (first + j).to_string())
+        .collect()
 }
 
 const COMMUNE_NAMES: [&str; 27] = [
-    "Vĩnh Hòa", "Vĩnh Hải", "Vĩnh Phước", "Ngọc Hiệp", "Vĩnh Thọ", "Xương Huân", "Vạn Thắng",
-    "Vạn Thạnh", "Phương Sài", "Phương Sơn", "Phước Hải", "Phước Tân", "Lộc Thọ", "Phước Tiến",
-    "Tân Lập", "Phước Hòa", "Vĩnh Nguyên", "Phước Long", "Vĩnh Trường", "Vĩnh Lương",
-    "Vĩnh Phương", "Vĩnh Ngọc", "Vĩnh Thạnh", "Vĩnh Trung", "Vĩnh Hiệp", "Vĩnh Thái",
+    "Vĩnh Hòa",
+    "Vĩnh Hải",
+    "Vĩnh Phước",
+    "Ngọc Hiệp",
+    "Vĩnh Thọ",
+    "Xương Huân",
+    "Vạn Thắng",
+    "Vạn Thạnh",
+    "Phương Sài",
+    "Phương Sơn",
+    "Phước Hải",
+    "Phước Tân",
+    "Lộc Thọ",
+    "Phước Tiến",
+    "Tân Lập",
+    "Phước Hòa",
+    "Vĩnh Nguyên",
+    "Phước Long",
+    "Vĩnh Trường",
+    "Vĩnh Lương",
+    "Vĩnh Phương",
+    "Vĩnh Ngọc",
+    "Vĩnh Thạnh",
+    "Vĩnh Trung",
+    "Vĩnh Hiệp",
+    "Vĩnh Thái",
     "Phước Đồng",
 ];
 
@@ -170,11 +248,18 @@ pub fn geography_csv() -> String {
     let mut out = String::from("unit_code,name,level,parent_code,valid_from,valid_to\n");
     out.push_str(&format!("{PROVINCE_CODE},{PROVINCE_NAME},province,,,\n"));
     for d in DISTRICTS.iter() {
-        out.push_str(&format!("{},{},district,{PROVINCE_CODE},,\n", d.code, d.name));
+        out.push_str(&format!(
+            "{},{},district,{PROVINCE_CODE},,\n",
+            d.code, d.name
+        ));
     }
     for (i, d) in DISTRICTS.iter().enumerate() {
         for (j, code) in commune_codes(i).iter().enumerate() {
-            let kind = if d.urban && j < d.communes as usize * 2 / 3 { "Phường" } else { "Xã" };
+            let kind = if d.urban && j < d.communes as usize * 2 / 3 {
+                "Phường"
+            } else {
+                "Xã"
+            };
             let name = COMMUNE_NAMES[(j + i * 5) % COMMUNE_NAMES.len()];
             out.push_str(&format!("{code},{kind} {name},commune,{},,\n", d.code));
         }
@@ -199,9 +284,9 @@ pub fn population_csv(scale: f64) -> String {
                 }
             }
         }
-        for (s, sex) in ["M", "F"].iter().enumerate() {
-            for age in 0..=100 {
-                out.push_str(&format!("{year},{PROVINCE_CODE},{sex},{age},{}\n", province[s][age]));
+        for (counts, sex) in province.iter().zip(["M", "F"]) {
+            for (age, count) in counts.iter().enumerate() {
+                out.push_str(&format!("{year},{PROVINCE_CODE},{sex},{age},{count}\n"));
             }
         }
     }
@@ -216,7 +301,10 @@ pub fn labor_force_csv(scale: f64) -> String {
         for (i, p) in parts.iter().enumerate() {
             out.push_str(&format!("{year},{},{p}\n", DISTRICTS[i].code));
         }
-        out.push_str(&format!("{year},{PROVINCE_CODE},{}\n", parts.iter().sum::<u64>()));
+        out.push_str(&format!(
+            "{year},{PROVINCE_CODE},{}\n",
+            parts.iter().sum::<u64>()
+        ));
     }
     out
 }
@@ -249,7 +337,9 @@ pub fn targets_csv() -> String {
     ];
     let mut out = String::from("indicator,unit_code,year,target_rate,source\n");
     for (indicator, year, rate, source) in rows {
-        out.push_str(&format!("{indicator},{PROVINCE_CODE},{year},{rate},{source}\n"));
+        out.push_str(&format!(
+            "{indicator},{PROVINCE_CODE},{year},{rate},{source}\n"
+        ));
     }
     out
 }
@@ -268,9 +358,15 @@ mod tests {
     #[test]
     fn population_is_plausible() {
         let pop = population(2024, 1.0);
-        let total: u64 = pop.iter().flat_map(|d| d.iter().flat_map(|s| s.iter())).sum();
+        let total: u64 = pop
+            .iter()
+            .flat_map(|d| d.iter().flat_map(|s| s.iter()))
+            .sum();
         assert_eq!(total, 1_266_400);
-        let past: f64 = pop.iter().map(|d| population_past_retirement(d, 2024)).sum();
+        let past: f64 = pop
+            .iter()
+            .map(|d| population_past_retirement(d, 2024))
+            .sum();
         let share = past / total as f64;
         assert!((0.12..0.25).contains(&share), "{share}");
     }

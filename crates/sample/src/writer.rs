@@ -84,7 +84,7 @@ pub enum Output {
     /// Plain file.
     Plain(BufWriter<File>),
     /// Gzip stream into a file.
-    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
+    Gzip(Box<flate2::write::GzEncoder<BufWriter<File>>>),
 }
 
 impl Output {
@@ -128,11 +128,17 @@ pub enum DeliveryWriter {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.display().to_string(), source }
+    move |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn xlsx(path: &Path) -> impl Fn(rust_xlsxwriter::XlsxError) -> Error + '_ {
-    move |e| Error::Xlsx { path: path.display().to_string(), message: e.to_string() }
+    move |e| Error::Xlsx {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 impl DeliveryWriter {
@@ -146,7 +152,11 @@ impl DeliveryWriter {
                 sheet.write_string(0, 0, title).map_err(xlsx(path))?;
             }
             for r in 1..title_rows {
-                let text = if r == 1 { "Bảo hiểm xã hội tỉnh Khánh Hòa" } else { "" };
+                let text = if r == 1 {
+                    "Bảo hiểm xã hội tỉnh Khánh Hòa"
+                } else {
+                    ""
+                };
                 sheet.write_string(r, 0, text).map_err(xlsx(path))?;
             }
             return Ok(Self::Xlsx {
@@ -158,17 +168,21 @@ impl DeliveryWriter {
         }
         let file = File::create(path).map_err(io(path))?;
         let mut out = if style.gzip {
-            Output::Gzip(flate2::write::GzEncoder::new(
+            Output::Gzip(Box::new(flate2::write::GzEncoder::new(
                 BufWriter::with_capacity(1 << 20, file),
                 flate2::Compression::fast(),
-            ))
+            )))
         } else {
             Output::Plain(BufWriter::with_capacity(1 << 20, file))
         };
         if style.bom && !style.windows_1258 {
             out.write_all(&[0xEF, 0xBB, 0xBF]).map_err(io(path))?;
         }
-        Ok(Self::Csv { out, style: style.clone(), path: path.to_path_buf() })
+        Ok(Self::Csv {
+            out,
+            style: style.clone(),
+            path: path.to_path_buf(),
+        })
     }
 
     /// Writes one row (header or data).
@@ -204,7 +218,12 @@ impl DeliveryWriter {
                 };
                 out.write_all(&bytes).map_err(io(path))
             }
-            Self::Xlsx { workbook, row, date, path } => {
+            Self::Xlsx {
+                workbook,
+                row,
+                date,
+                path,
+            } => {
                 let sheet = workbook.worksheet_from_index(0).map_err(xlsx(path))?;
                 for (col, cell) in cells.iter().enumerate() {
                     let col = col as u16;
@@ -215,10 +234,15 @@ impl DeliveryWriter {
                         }
                         Cell::Date(d) => {
                             use chrono::Datelike;
-                            let excel =
-                                ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
-                                    .map_err(xlsx(path))?;
-                            sheet.write_datetime_with_format(*row, col, &excel, date).map_err(xlsx(path))?;
+                            let excel = ExcelDateTime::from_ymd(
+                                d.year() as u16,
+                                d.month() as u8,
+                                d.day() as u8,
+                            )
+                            .map_err(xlsx(path))?;
+                            sheet
+                                .write_datetime_with_format(*row, col, &excel, date)
+                                .map_err(xlsx(path))?;
                         }
                     }
                 }
@@ -232,7 +256,9 @@ impl DeliveryWriter {
     pub fn finish(self) -> Result<(), Error> {
         match self {
             Self::Csv { out, path, .. } => out.finish().map_err(io(&path)),
-            Self::Xlsx { mut workbook, path, .. } => workbook.save(&path).map_err(xlsx(&path)),
+            Self::Xlsx {
+                mut workbook, path, ..
+            } => workbook.save(&path).map_err(xlsx(&path)),
         }
     }
 }

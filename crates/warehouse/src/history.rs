@@ -121,7 +121,11 @@ impl LoadHistory {
             return Ok(Self::default());
         }
         let batches = warehouse
-            .query(&format!("SELECT * FROM {} ORDER BY {}", tables::LOADS, c::LOADED_AT))
+            .query(&format!(
+                "SELECT * FROM {} ORDER BY {}",
+                tables::LOADS,
+                c::LOADED_AT
+            ))
             .await?;
         let s = |name| strings(&batches, name);
         let i = |name| integers(&batches, name);
@@ -184,12 +188,14 @@ impl LoadHistory {
 
     /// The last load that put the delivery's rows in the warehouse.
     pub fn current(&self, delivery: &Delivery) -> Option<&LoadRecord> {
-        self.of(delivery).filter(|r| r.outcome.is_effective()).last()
+        self.of(delivery)
+            .filter(|r| r.outcome.is_effective())
+            .last()
     }
 
     /// The last record of a non-fact load (reference tables) with `kind` and `office`.
     pub fn current_named(&self, kind: &str, office: &str) -> Option<&LoadRecord> {
-        self.records.iter().filter(|r| r.kind == kind && r.office == office).last()
+        self.records.iter().rev().find(|r| r.kind == kind && r.office == office)
     }
 
     /// Whether a file with `sha256` for `delivery` must be loaded.
@@ -206,7 +212,9 @@ impl LoadHistory {
         {
             return Decision::RefusedBefore(refused.clone());
         }
-        Decision::Load { previous: current.cloned() }
+        Decision::Load {
+            previous: current.cloned(),
+        }
     }
 }
 

@@ -96,11 +96,14 @@ fn fact_spec(kind: DeliveryKind) -> TableSpec {
 }
 
 fn spec(name: &str) -> TableSpec {
-    table_specs().into_iter().find(|s| s.name == name).unwrap_or(TableSpec {
-        name: tables::LOADS,
-        schema: schema::loads,
-        partitions: &[],
-    })
+    table_specs()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or(TableSpec {
+            name: tables::LOADS,
+            schema: schema::loads,
+            partitions: &[],
+        })
 }
 
 /// SHA-256 and size of a file, streamed.
@@ -144,7 +147,12 @@ impl<'w> Ingestor<'w> {
             national
                 .into_iter()
                 .zip(person)
-                .filter_map(|(n, p)| Some(IdentityLink { national_id_key: n?, person_id_key: p? }))
+                .filter_map(|(n, p)| {
+                    Some(IdentityLink {
+                        national_id_key: n?,
+                        person_id_key: p?,
+                    })
+                })
                 .collect()
         } else {
             Vec::new()
@@ -169,7 +177,10 @@ impl<'w> Ingestor<'w> {
         let (sha256, bytes) = tokio::task::spawn_blocking(move || file_digest(&path))
             .await
             .map_err(|e| Error::Task(e.to_string()))?
-            .map_err(|source| Error::Io { path: landed.path.display().to_string(), source })?;
+            .map_err(|source| Error::Io {
+                path: landed.path.display().to_string(),
+                source,
+            })?;
         let delivery = &landed.delivery;
         let previous = match self.history.decide(delivery, &sha256) {
             Decision::Unchanged(record) => {
@@ -184,8 +195,13 @@ impl<'w> Ingestor<'w> {
         let (summary, batches) = match self.extract(landed).await? {
             Ok(extracted) => extracted,
             Err(unreadable) => {
-                let record = self.record(landed, &sha256, bytes, Outcome::Refused, None, None).await?;
-                let record = LoadRecord { message: Some(unreadable.to_string()), ..record };
+                let record = self
+                    .record(landed, &sha256, bytes, Outcome::Refused, None, None)
+                    .await?;
+                let record = LoadRecord {
+                    message: Some(unreadable.to_string()),
+                    ..record
+                };
                 self.append_load(record.clone()).await?;
                 return Ok(report_from(landed, Outcome::Refused, &record));
             }
@@ -194,7 +210,11 @@ impl<'w> Ingestor<'w> {
         for reject in &summary.rejects {
             *reasons.entry(reject.reason.code().to_string()).or_default() += 1;
         }
-        let reason_text = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect::<Vec<_>>().join(", ");
+        let reason_text = reasons
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let ratio = summary.reject_ratio();
         if ratio > self.options.max_reject_ratio {
             let message = format!(
@@ -204,7 +224,16 @@ impl<'w> Ingestor<'w> {
                 ratio * 100.0,
                 self.options.max_reject_ratio * 100.0
             );
-            let record = self.record(landed, &sha256, bytes, Outcome::Refused, Some(&summary), Some(message)).await?;
+            let record = self
+                .record(
+                    landed,
+                    &sha256,
+                    bytes,
+                    Outcome::Refused,
+                    Some(&summary),
+                    Some(message),
+                )
+                .await?;
             self.append_load(record.clone()).await?;
             let mut report = report_from(landed, Outcome::Refused, &record);
             report.reasons = reasons;
@@ -212,19 +241,39 @@ impl<'w> Ingestor<'w> {
             return Ok(report);
         }
 
-        let outcome = if previous.is_some() { Outcome::Restated } else { Outcome::Loaded };
+        let outcome = if previous.is_some() {
+            Outcome::Restated
+        } else {
+            Outcome::Loaded
+        };
         let metadata = vec![
-            ("ansinh.operation".to_string(), serde_json::json!(outcome.name())),
-            ("ansinh.delivery".to_string(), serde_json::json!(delivery.to_string())),
-            ("ansinh.file".to_string(), serde_json::json!(landed.relative)),
+            (
+                "ansinh.operation".to_string(),
+                serde_json::json!(outcome.name()),
+            ),
+            (
+                "ansinh.delivery".to_string(),
+                serde_json::json!(delivery.to_string()),
+            ),
+            (
+                "ansinh.file".to_string(),
+                serde_json::json!(landed.relative),
+            ),
             ("ansinh.sha256".to_string(), serde_json::json!(sha256)),
         ];
         let period = delivery.period.to_string();
         let fact = fact_spec(delivery.kind);
-        let replace = col(c::PERIOD).eq(lit(period.clone())).and(col(c::OFFICE).eq(lit(delivery.office.clone())));
+        let replace = col(c::PERIOD)
+            .eq(lit(period.clone()))
+            .and(col(c::OFFICE).eq(lit(delivery.office.clone())));
         let version = self
             .warehouse
-            .write(&fact, batches, WriteMode::ReplaceWhere(replace), metadata.clone())
+            .write(
+                &fact,
+                batches,
+                WriteMode::ReplaceWhere(replace),
+                metadata.clone(),
+            )
             .await?;
 
         let had_rejects = previous.as_ref().is_some_and(|p| p.rows_rejected > 0);
@@ -235,18 +284,33 @@ impl<'w> Ingestor<'w> {
                 .and(col(c::PERIOD).eq(lit(period.clone())))
                 .and(col(c::OFFICE).eq(lit(delivery.office.clone())));
             self.warehouse
-                .write(&spec(tables::REJECTS), vec![rejects], WriteMode::ReplaceWhere(replace), metadata.clone())
+                .write(
+                    &spec(tables::REJECTS),
+                    vec![rejects],
+                    WriteMode::ReplaceWhere(replace),
+                    metadata.clone(),
+                )
                 .await?;
         }
         if !summary.new_links.is_empty() {
             let links = links_batch(delivery, &summary.new_links)?;
             self.warehouse
-                .write(&spec(tables::PERSON_LINKS), vec![links], WriteMode::Append, metadata)
+                .write(
+                    &spec(tables::PERSON_LINKS),
+                    vec![links],
+                    WriteMode::Append,
+                    metadata,
+                )
                 .await?;
         }
         let message = (!reason_text.is_empty()).then(|| format!("rejected: {reason_text}"));
-        let record = self.record(landed, &sha256, bytes, outcome, Some(&summary), message).await?;
-        let record = LoadRecord { table_version: Some(version), ..record };
+        let record = self
+            .record(landed, &sha256, bytes, outcome, Some(&summary), message)
+            .await?;
+        let record = LoadRecord {
+            table_version: Some(version),
+            ..record
+        };
         self.append_load(record.clone()).await?;
         let mut report = report_from(landed, outcome, &record);
         report.reasons = reasons;
@@ -261,7 +325,8 @@ impl<'w> Ingestor<'w> {
     async fn extract(
         &mut self,
         landed: &LandedFile,
-    ) -> Result<std::result::Result<(ExtractSummary, Vec<RecordBatch>), ansinh_extract::Error>> {
+    ) -> Result<std::result::Result<(ExtractSummary, Vec<RecordBatch>), ansinh_extract::Error>>
+    {
         let geography = Arc::clone(&self.geography);
         let mut pseudonymiser = self
             .pseudonymiser
@@ -272,7 +337,12 @@ impl<'w> Ingestor<'w> {
         let (pseudonymiser, result) = tokio::task::spawn_blocking(move || {
             let result = (|| {
                 let mut rows = open_rows(&landed.path, options.encoding)?;
-                let extractor = Extractor::new(&landed.delivery, &geography, &mut pseudonymiser, options.batch_rows);
+                let extractor = Extractor::new(
+                    &landed.delivery,
+                    &geography,
+                    &mut pseudonymiser,
+                    options.batch_rows,
+                );
                 let mut batches = Vec::new();
                 let summary = extractor.run(&landed.relative, rows.as_mut(), &mut |batch| {
                     batches.push(batch);
@@ -297,13 +367,21 @@ impl<'w> Ingestor<'w> {
         summary: Option<&ExtractSummary>,
         message: Option<String>,
     ) -> Result<LoadRecord> {
-        let fact = self.warehouse.table(fact_spec(landed.delivery.kind).name).await?;
+        let fact = self
+            .warehouse
+            .table(fact_spec(landed.delivery.kind).name)
+            .await?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_micros() as i64)
             .unwrap_or_default();
         // Strictly increasing, so the history's order is the order of loads.
-        let last = self.history.records().last().map(|r| r.loaded_at).unwrap_or(i64::MIN);
+        let last = self
+            .history
+            .records()
+            .last()
+            .map(|r| r.loaded_at)
+            .unwrap_or(i64::MIN);
         Ok(LoadRecord {
             file: landed.relative.clone(),
             sha256: sha256.to_string(),
@@ -326,7 +404,14 @@ impl<'w> Ingestor<'w> {
 
     async fn append_load(&mut self, record: LoadRecord) -> Result<()> {
         let batch = to_batch(std::slice::from_ref(&record))?;
-        self.warehouse.write(&spec(tables::LOADS), vec![batch], WriteMode::Append, Vec::new()).await?;
+        self.warehouse
+            .write(
+                &spec(tables::LOADS),
+                vec![batch],
+                WriteMode::Append,
+                Vec::new(),
+            )
+            .await?;
         self.history.push(record);
         Ok(())
     }
@@ -366,7 +451,11 @@ fn first_rejects(summary: &ExtractSummary) -> Vec<RejectLine> {
         .collect()
 }
 
-fn rejects_batch(landed: &LandedFile, sha256: &str, summary: &ExtractSummary) -> Result<RecordBatch> {
+fn rejects_batch(
+    landed: &LandedFile,
+    sha256: &str,
+    summary: &ExtractSummary,
+) -> Result<RecordBatch> {
     let n = summary.rejects.len();
     let constant = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v; n])) };
     let columns: Vec<ArrayRef> = vec![
@@ -375,10 +464,34 @@ fn rejects_batch(landed: &LandedFile, sha256: &str, summary: &ExtractSummary) ->
         constant(&landed.delivery.office),
         constant(&landed.relative),
         constant(sha256),
-        Arc::new(summary.rejects.iter().map(|r| Some(r.line as i64)).collect::<Int64Array>()),
-        Arc::new(summary.rejects.iter().map(|r| Some(r.field)).collect::<StringArray>()),
-        Arc::new(summary.rejects.iter().map(|r| Some(r.reason.code())).collect::<StringArray>()),
-        Arc::new(summary.rejects.iter().map(|r| r.value.as_deref()).collect::<StringArray>()),
+        Arc::new(
+            summary
+                .rejects
+                .iter()
+                .map(|r| Some(r.line as i64))
+                .collect::<Int64Array>(),
+        ),
+        Arc::new(
+            summary
+                .rejects
+                .iter()
+                .map(|r| Some(r.field))
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            summary
+                .rejects
+                .iter()
+                .map(|r| Some(r.reason.code()))
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            summary
+                .rejects
+                .iter()
+                .map(|r| r.value.as_deref())
+                .collect::<StringArray>(),
+        ),
     ];
     Ok(RecordBatch::try_new(schema::rejects(), columns)?)
 }
@@ -386,8 +499,18 @@ fn rejects_batch(landed: &LandedFile, sha256: &str, summary: &ExtractSummary) ->
 fn links_batch(delivery: &Delivery, links: &[IdentityLink]) -> Result<RecordBatch> {
     let n = links.len();
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(links.iter().map(|l| Some(l.national_id_key.as_str())).collect::<StringArray>()),
-        Arc::new(links.iter().map(|l| Some(l.person_id_key.as_str())).collect::<StringArray>()),
+        Arc::new(
+            links
+                .iter()
+                .map(|l| Some(l.national_id_key.as_str()))
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            links
+                .iter()
+                .map(|l| Some(l.person_id_key.as_str()))
+                .collect::<StringArray>(),
+        ),
         Arc::new(StringArray::from(vec![delivery.period.to_string(); n])),
         Arc::new(StringArray::from(vec![delivery.office.clone(); n])),
     ];

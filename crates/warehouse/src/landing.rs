@@ -36,13 +36,18 @@ pub fn parse_file_name(name: &str) -> Option<(String, YearMonth, DeliveryKind)> 
     let office = parts.next()?;
     let period: YearMonth = parts.next()?.parse().ok()?;
     let kind: DeliveryKind = parts.next()?.parse().ok()?;
-    let office_ok = !office.is_empty() && office.len() <= 16 && office.bytes().all(|b| b.is_ascii_alphanumeric());
+    let office_ok = !office.is_empty()
+        && office.len() <= 16
+        && office.bytes().all(|b| b.is_ascii_alphanumeric());
     office_ok.then(|| (office.to_string(), period, kind))
 }
 
 /// Lists every delivery under a local landing root.
 pub fn scan(root: &Path) -> Result<LandingScan> {
-    let landing_error = |message: String| Error::Landing { location: root.display().to_string(), message };
+    let landing_error = |message: String| Error::Landing {
+        location: root.display().to_string(),
+        message,
+    };
     let entries = std::fs::read_dir(root).map_err(|e| landing_error(e.to_string()))?;
     let mut found: BTreeMap<Delivery, Vec<LandedFile>> = BTreeMap::new();
     let mut scan = LandingScan::default();
@@ -52,7 +57,9 @@ pub fn scan(root: &Path) -> Result<LandingScan> {
         let Some(dir_name) = dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
             continue;
         };
-        let Ok(period) = dir_name.parse::<YearMonth>() else { continue };
+        let Ok(period) = dir_name.parse::<YearMonth>() else {
+            continue;
+        };
         if !dir.is_dir() {
             continue;
         }
@@ -62,7 +69,11 @@ pub fn scan(root: &Path) -> Result<LandingScan> {
             .collect();
         files.sort();
         for path in files {
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
                 continue;
             };
             if name.starts_with('.') || !path.is_file() {
@@ -75,12 +86,21 @@ pub fn scan(root: &Path) -> Result<LandingScan> {
                     format!("period {file_period} in the name differs from its folder {period}"),
                 )),
                 Some((office, period, kind)) => {
-                    let delivery = Delivery { kind, period, office };
-                    found.entry(delivery.clone()).or_default().push(LandedFile { delivery, path, relative });
+                    let delivery = Delivery {
+                        kind,
+                        period,
+                        office,
+                    };
+                    found.entry(delivery.clone()).or_default().push(LandedFile {
+                        delivery,
+                        path,
+                        relative,
+                    });
                 }
                 None => scan.ignored.push((
                     relative,
-                    "not named <office>_<yyyy-mm>_<participants|beneficiaries>.<csv|csv.gz|xlsx>".into(),
+                    "not named <office>_<yyyy-mm>_<participants|beneficiaries>.<csv|csv.gz|xlsx>"
+                        .into(),
                 )),
             }
         }
@@ -93,13 +113,20 @@ pub fn scan(root: &Path) -> Result<LandingScan> {
             for f in &files {
                 scan.ignored.push((
                     f.relative.clone(),
-                    format!("{delivery} is delivered more than once ({}); keep one", names.join(", ")),
+                    format!(
+                        "{delivery} is delivered more than once ({}); keep one",
+                        names.join(", ")
+                    ),
                 ));
             }
         }
     }
     scan.files.sort_by(|a, b| {
-        (a.delivery.period, &a.delivery.office, a.delivery.kind).cmp(&(b.delivery.period, &b.delivery.office, b.delivery.kind))
+        (a.delivery.period, &a.delivery.office, a.delivery.kind).cmp(&(
+            b.delivery.period,
+            &b.delivery.office,
+            b.delivery.kind,
+        ))
     });
     Ok(scan)
 }
@@ -111,7 +138,10 @@ mod tests {
     #[test]
     fn file_names() {
         let (office, period, kind) = parse_file_name("568_2024-01_participants.csv.gz").unwrap();
-        assert_eq!((office.as_str(), period.to_string(), kind), ("568", "2024-01".into(), DeliveryKind::Participants));
+        assert_eq!(
+            (office.as_str(), period.to_string(), kind),
+            ("568", "2024-01".into(), DeliveryKind::Participants)
+        );
         assert!(parse_file_name("568_2024-01_participants.txt").is_none());
         assert!(parse_file_name("568_2024-13_participants.csv").is_none());
         assert!(parse_file_name("568_2024-01_pensions.csv").is_none());

@@ -56,15 +56,51 @@ pub struct TableSpec {
 pub fn table_specs() -> Vec<TableSpec> {
     use ansinh_core::{columns as c, schema};
     vec![
-        TableSpec { name: tables::PARTICIPANTS, schema: schema::participants, partitions: &[c::PERIOD, c::OFFICE] },
-        TableSpec { name: tables::BENEFICIARIES, schema: schema::beneficiaries, partitions: &[c::PERIOD, c::OFFICE] },
-        TableSpec { name: tables::REJECTS, schema: schema::rejects, partitions: &[c::KIND, c::PERIOD] },
-        TableSpec { name: tables::LOADS, schema: schema::loads, partitions: &[] },
-        TableSpec { name: tables::PERSON_LINKS, schema: schema::person_links, partitions: &[] },
-        TableSpec { name: "reference/geography", schema: schema::reference_geography, partitions: &[] },
-        TableSpec { name: "reference/population", schema: schema::reference_population, partitions: &[] },
-        TableSpec { name: "reference/labor_force", schema: schema::reference_labor_force, partitions: &[] },
-        TableSpec { name: "reference/targets", schema: schema::reference_targets, partitions: &[] },
+        TableSpec {
+            name: tables::PARTICIPANTS,
+            schema: schema::participants,
+            partitions: &[c::PERIOD, c::OFFICE],
+        },
+        TableSpec {
+            name: tables::BENEFICIARIES,
+            schema: schema::beneficiaries,
+            partitions: &[c::PERIOD, c::OFFICE],
+        },
+        TableSpec {
+            name: tables::REJECTS,
+            schema: schema::rejects,
+            partitions: &[c::KIND, c::PERIOD],
+        },
+        TableSpec {
+            name: tables::LOADS,
+            schema: schema::loads,
+            partitions: &[],
+        },
+        TableSpec {
+            name: tables::PERSON_LINKS,
+            schema: schema::person_links,
+            partitions: &[],
+        },
+        TableSpec {
+            name: "reference/geography",
+            schema: schema::reference_geography,
+            partitions: &[],
+        },
+        TableSpec {
+            name: "reference/population",
+            schema: schema::reference_population,
+            partitions: &[],
+        },
+        TableSpec {
+            name: "reference/labor_force",
+            schema: schema::reference_labor_force,
+            partitions: &[],
+        },
+        TableSpec {
+            name: "reference/targets",
+            schema: schema::reference_targets,
+            partitions: &[],
+        },
     ]
 }
 
@@ -88,7 +124,9 @@ pub struct Warehouse {
 impl Warehouse {
     /// Opens (or prepares) the warehouse at `location` (path or URL).
     pub fn open(location: &str) -> Result<Self> {
-        Ok(Self { location: Location::parse(location)? })
+        Ok(Self {
+            location: Location::parse(location)?,
+        })
     }
 
     /// Where it is.
@@ -100,12 +138,17 @@ impl Warehouse {
     pub async fn table(&self, name: &str) -> Result<DeltaTable> {
         let url = self.location.table(name)?;
         if let Ok(path) = url.to_file_path() {
-            std::fs::create_dir_all(&path)
-                .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+            std::fs::create_dir_all(&path).map_err(|source| Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
         }
         DeltaTable::try_from_url(url)
             .await
-            .map_err(|source| Error::Delta { table: name.into(), source })
+            .map_err(|source| Error::Delta {
+                table: name.into(),
+                source,
+            })
     }
 
     /// The current version of every table that exists.
@@ -143,12 +186,15 @@ impl Warehouse {
             (WriteMode::Append, _) | (WriteMode::ReplaceWhere(_), false) => {
                 builder.with_save_mode(SaveMode::Append)
             }
-            (WriteMode::ReplaceWhere(predicate), true) => {
-                builder.with_save_mode(SaveMode::Overwrite).with_replace_where(predicate)
-            }
+            (WriteMode::ReplaceWhere(predicate), true) => builder
+                .with_save_mode(SaveMode::Overwrite)
+                .with_replace_where(predicate),
             (WriteMode::Overwrite, _) => builder.with_save_mode(SaveMode::Overwrite),
         };
-        let table = builder.await.map_err(|source| Error::Delta { table: spec.name.into(), source })?;
+        let table = builder.await.map_err(|source| Error::Delta {
+            table: spec.name.into(),
+            source,
+        })?;
         Ok(table.version().map(|v| v as i64).unwrap_or(0))
     }
 
@@ -160,24 +206,37 @@ impl Warehouse {
         ctx.catalog("datafusion")
             .ok_or_else(|| Error::Task("default catalog missing".into()))?
             .register_schema(tables::REFERENCE_SCHEMA, reference.clone())
-            .map_err(|source| Error::Query { table: "reference".into(), source })?;
+            .map_err(|source| Error::Query {
+                table: "reference".into(),
+                source,
+            })?;
         for spec in table_specs() {
             let table = self.table(spec.name).await?;
-            let query_error = |source| Error::Query { table: spec.name.into(), source };
-            let provider: Arc<dyn datafusion::catalog::TableProvider> = if table.version().is_some() {
+            let query_error = |source| Error::Query {
+                table: spec.name.into(),
+                source,
+            };
+            let provider: Arc<dyn datafusion::catalog::TableProvider> = if table.version().is_some()
+            {
                 table
                     .update_datafusion_session(&ctx.state())
-                    .map_err(|source| Error::Delta { table: spec.name.into(), source })?;
+                    .map_err(|source| Error::Delta {
+                        table: spec.name.into(),
+                        source,
+                    })?;
                 table.table_provider().await.map_err(query_error)?
             } else {
                 Arc::new(MemTable::try_new((spec.schema)(), vec![vec![]]).map_err(query_error)?)
             };
             match spec.name.strip_prefix("reference/") {
                 Some(name) => {
-                    reference.register_table(name.to_string(), provider).map_err(query_error)?;
+                    reference
+                        .register_table(name.to_string(), provider)
+                        .map_err(query_error)?;
                 }
                 None => {
-                    ctx.register_table(spec.name, provider).map_err(query_error)?;
+                    ctx.register_table(spec.name, provider)
+                        .map_err(query_error)?;
                 }
             }
         }
@@ -187,7 +246,15 @@ impl Warehouse {
     /// Runs `sql` over a fresh session and collects the result.
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
         let ctx = self.session().await?;
-        let query_error = |source| Error::Query { table: sql.into(), source };
-        ctx.sql(sql).await.map_err(query_error)?.collect().await.map_err(query_error)
+        let query_error = |source| Error::Query {
+            table: sql.into(),
+            source,
+        };
+        ctx.sql(sql)
+            .await
+            .map_err(query_error)?
+            .collect()
+            .await
+            .map_err(query_error)
     }
 }

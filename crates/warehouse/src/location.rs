@@ -17,7 +17,10 @@ pub struct Location {
 impl Location {
     /// Parses a path or URL. Local directories are created when missing.
     pub fn parse(text: &str) -> Result<Self> {
-        let bad = |message: String| Error::Location { location: text.into(), message };
+        let bad = |message: String| Error::Location {
+            location: text.into(),
+            message,
+        };
         let root = match Url::parse(text) {
             Ok(url) if url.scheme().len() > 1 => url,
             _ => {
@@ -43,15 +46,19 @@ impl Location {
 
     /// The local directory of the root, for `file://` warehouses.
     pub fn local_root(&self) -> Option<PathBuf> {
-        (self.root.scheme() == "file").then(|| self.root.to_file_path().ok()).flatten()
+        (self.root.scheme() == "file")
+            .then(|| self.root.to_file_path().ok())
+            .flatten()
     }
 
     /// URL of the Delta table `name` (which may contain `/` for namespaces).
     pub fn table(&self, name: &str) -> Result<Url> {
-        self.root.join(&format!("tables/{name}/")).map_err(|e| Error::Location {
-            location: self.root.to_string(),
-            message: e.to_string(),
-        })
+        self.root
+            .join(&format!("tables/{name}/"))
+            .map_err(|e| Error::Location {
+                location: self.root.to_string(),
+                message: e.to_string(),
+            })
     }
 }
 
@@ -64,8 +71,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let loc = Location::parse(dir.path().join("wh").to_str().unwrap()).unwrap();
         assert_eq!(loc.root().scheme(), "file");
-        assert!(loc.table("participants").unwrap().as_str().ends_with("/wh/tables/participants/"));
+        assert!(
+            loc.table("participants")
+                .unwrap()
+                .as_str()
+                .ends_with("/wh/tables/participants/")
+        );
         let s3 = Location::parse("s3://bucket/prefix").unwrap();
-        assert_eq!(s3.table("_loads").unwrap().as_str(), "s3://bucket/prefix/tables/_loads/");
+        assert_eq!(
+            s3.table("_loads").unwrap().as_str(),
+            "s3://bucket/prefix/tables/_loads/"
+        );
     }
 }

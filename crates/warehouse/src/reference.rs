@@ -14,8 +14,11 @@ use crate::history::{LoadHistory, LoadRecord, Outcome, to_batch};
 use crate::ingest::file_digest;
 use crate::{Warehouse, WriteMode, table_specs, tables};
 
+/// A function returning a table's schema.
+pub type SchemaFn = fn() -> SchemaRef;
+
 /// The reference files and their schemas.
-pub const REFERENCE_FILES: [(&str, fn() -> SchemaRef); 4] = [
+pub const REFERENCE_FILES: [(&str, SchemaFn); 4] = [
     ("geography", schema::reference_geography),
     ("population", schema::reference_population),
     ("labor_force", schema::reference_labor_force),
@@ -45,12 +48,19 @@ pub async fn load_reference(
     let mut reports = Vec::new();
     for (name, schema_fn) in REFERENCE_FILES {
         let path = dir.join(format!("{name}.csv"));
-        let io_error = |source| Error::Io { path: path.display().to_string(), source };
+        let io_error = |source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let (sha256, bytes) = file_digest(&path).map_err(io_error)?;
         let previous = history.current_named(REFERENCE_KIND, name).cloned();
         if previous.as_ref().is_some_and(|p| p.sha256 == sha256) {
             let rows = previous.map(|p| p.rows_loaded as u64).unwrap_or(0);
-            reports.push(ReferenceReport { table: name.into(), outcome: Outcome::Unchanged, rows });
+            reports.push(ReferenceReport {
+                table: name.into(),
+                outcome: Outcome::Unchanged,
+                rows,
+            });
             continue;
         }
         let file = File::open(&path).map_err(io_error)?;
@@ -58,23 +68,38 @@ pub async fn load_reference(
             .with_header(true)
             .build(file)
             .map_err(|e| reference_error(&path, e))?;
-        let batches = reader.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| reference_error(&path, e))?;
+        let batches = reader
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| reference_error(&path, e))?;
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
         let spec = table_specs()
             .into_iter()
             .find(|s| s.name.strip_prefix("reference/") == Some(name))
             .ok_or_else(|| Error::Task(format!("no table spec for reference/{name}")))?;
         let metadata = vec![
-            ("ansinh.operation".to_string(), serde_json::json!("reference")),
+            (
+                "ansinh.operation".to_string(),
+                serde_json::json!("reference"),
+            ),
             ("ansinh.sha256".to_string(), serde_json::json!(sha256)),
         ];
-        let version = warehouse.write(&spec, batches, WriteMode::Overwrite, metadata).await?;
-        let outcome = if previous.is_some() { Outcome::Restated } else { Outcome::Loaded };
+        let version = warehouse
+            .write(&spec, batches, WriteMode::Overwrite, metadata)
+            .await?;
+        let outcome = if previous.is_some() {
+            Outcome::Restated
+        } else {
+            Outcome::Loaded
+        };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_micros() as i64)
             .unwrap_or_default();
-        let last = history.records().last().map(|r| r.loaded_at).unwrap_or(i64::MIN);
+        let last = history
+            .records()
+            .last()
+            .map(|r| r.loaded_at)
+            .unwrap_or(i64::MIN);
         let record = LoadRecord {
             file: format!("reference/{name}.csv"),
             sha256,
@@ -93,10 +118,21 @@ pub async fn load_reference(
         };
         let loads_spec = table_specs().into_iter().find(|s| s.name == tables::LOADS);
         if let Some(loads_spec) = loads_spec {
-            warehouse.write(&loads_spec, vec![to_batch(std::slice::from_ref(&record))?], WriteMode::Append, Vec::new()).await?;
+            warehouse
+                .write(
+                    &loads_spec,
+                    vec![to_batch(std::slice::from_ref(&record))?],
+                    WriteMode::Append,
+                    Vec::new(),
+                )
+                .await?;
         }
         history.push(record);
-        reports.push(ReferenceReport { table: name.into(), outcome, rows });
+        reports.push(ReferenceReport {
+            table: name.into(),
+            outcome,
+            rows,
+        });
     }
     Ok(reports)
 }

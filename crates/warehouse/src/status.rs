@@ -60,13 +60,20 @@ pub struct DeliveryStatus {
 
 /// Builds the matrix from the history, the landing area and the expected offices (districts
 /// valid in each period).
-pub fn deliveries(history: &LoadHistory, landing: Option<&LandingScan>, geography: &Geography) -> Vec<DeliveryStatus> {
+pub fn deliveries(
+    history: &LoadHistory,
+    landing: Option<&LandingScan>,
+    geography: &Geography,
+) -> Vec<DeliveryStatus> {
     let mut periods: BTreeSet<YearMonth> = BTreeSet::new();
     let mut offices_seen: BTreeMap<YearMonth, BTreeSet<String>> = BTreeMap::new();
     for record in history.records() {
         if let Ok(period) = record.period.parse::<YearMonth>() {
             periods.insert(period);
-            offices_seen.entry(period).or_default().insert(record.office.clone());
+            offices_seen
+                .entry(period)
+                .or_default()
+                .insert(record.office.clone());
         }
     }
     let landed: BTreeSet<Delivery> = landing
@@ -74,7 +81,10 @@ pub fn deliveries(history: &LoadHistory, landing: Option<&LandingScan>, geograph
         .unwrap_or_default();
     for delivery in &landed {
         periods.insert(delivery.period);
-        offices_seen.entry(delivery.period).or_default().insert(delivery.office.clone());
+        offices_seen
+            .entry(delivery.period)
+            .or_default()
+            .insert(delivery.office.clone());
     }
     let mut out = Vec::new();
     for kind in DeliveryKind::ALL {
@@ -86,10 +96,16 @@ pub fn deliveries(history: &LoadHistory, landing: Option<&LandingScan>, geograph
                 .collect();
             offices.extend(offices_seen.get(&period).cloned().unwrap_or_default());
             for office in offices {
-                let delivery = Delivery { kind, period, office: office.clone() };
+                let delivery = Delivery {
+                    kind,
+                    period,
+                    office: office.clone(),
+                };
                 let last = history.of(&delivery).last();
                 let current = history.current(&delivery);
-                let restated = history.of(&delivery).any(|r| r.outcome == Outcome::Restated);
+                let restated = history
+                    .of(&delivery)
+                    .any(|r| r.outcome == Outcome::Restated);
                 let state = match (last.map(|r| r.outcome), landed.contains(&delivery)) {
                     (Some(Outcome::Refused), _) => DeliveryState::Refused,
                     (Some(_), _) if restated => DeliveryState::Restated,
@@ -97,7 +113,11 @@ pub fn deliveries(history: &LoadHistory, landing: Option<&LandingScan>, geograph
                     (None, true) => DeliveryState::Pending,
                     (None, false) => DeliveryState::Missing,
                 };
-                let shown = if state == DeliveryState::Refused { last } else { current };
+                let shown = if state == DeliveryState::Refused {
+                    last
+                } else {
+                    current
+                };
                 out.push(DeliveryStatus {
                     kind: kind.name().into(),
                     period: period.to_string(),

@@ -9,7 +9,9 @@ use crate::error::{Error, Result};
 
 fn column(batch: &RecordBatch, name: &str, to: &DataType) -> Result<arrow::array::ArrayRef> {
     let array = batch.column_by_name(name).ok_or_else(|| {
-        Error::Arrow(arrow::error::ArrowError::SchemaError(format!("no column {name}")))
+        Error::Arrow(arrow::error::ArrowError::SchemaError(format!(
+            "no column {name}"
+        )))
     })?;
     Ok(cast(array, to)?)
 }
@@ -31,10 +33,18 @@ pub(crate) fn integers(batches: &[RecordBatch], name: &str) -> Result<Vec<Option
     let mut out = Vec::new();
     for batch in batches {
         let raw = batch.column_by_name(name).ok_or_else(|| {
-            Error::Arrow(arrow::error::ArrowError::SchemaError(format!("no column {name}")))
+            Error::Arrow(arrow::error::ArrowError::SchemaError(format!(
+                "no column {name}"
+            )))
         })?;
         let array = match raw.data_type() {
-            DataType::Timestamp(..) => cast(&cast(raw, &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None))?, &DataType::Int64)?,
+            DataType::Timestamp(..) => cast(
+                &cast(
+                    raw,
+                    &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+                )?,
+                &DataType::Int64,
+            )?,
             _ => column(batch, name, &DataType::Int64)?,
         };
         let array = array.as_primitive::<Int64Type>();

@@ -31,9 +31,16 @@ pub struct DemoArgs {
 /// scheme.
 pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
     let mut config = settings::config(global)?;
-    let landing_dir = PathBuf::from(config.landing.strip_prefix("file://").unwrap_or(&config.landing));
+    let landing_dir = PathBuf::from(
+        config
+            .landing
+            .strip_prefix("file://")
+            .unwrap_or(&config.landing),
+    );
     if ansinh_sample::Manifest::read(&landing_dir).is_none() {
-        let occupied = std::fs::read_dir(&landing_dir).map(|mut d| d.next().is_some()).unwrap_or(false);
+        let occupied = std::fs::read_dir(&landing_dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false);
         if occupied {
             return Err(Failure::usage(anyhow::anyhow!(
                 "{} holds files that `ansinh generate` did not write; point --landing at an empty \
@@ -63,8 +70,9 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
 
     let warehouse = Warehouse::open(&config.warehouse)?;
     let history = ansinh_warehouse::history::LoadHistory::read(&warehouse).await?;
-    let geography = ansinh_extract::Geography::load(&PathBuf::from(&config.reference).join("geography.csv"))
-        .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
+    let geography =
+        ansinh_extract::Geography::load(&PathBuf::from(&config.reference).join("geography.csv"))
+            .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
     let cells = ansinh_warehouse::status::deliveries(&history, Some(&scan), &geography);
     print!("\n{}", status::render(&cells));
     let counts = warehouse
@@ -73,8 +81,15 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
              FROM participants WHERE status = 1 GROUP BY period, scheme ORDER BY period, scheme",
         )
         .await?;
-    let table = pretty_format_batches(&counts).map_err(|e| Failure { code: exit::RETRY, error: e.into() })?;
+    let table = pretty_format_batches(&counts).map_err(|e| Failure {
+        code: exit::RETRY,
+        error: e.into(),
+    })?;
     println!("active persons per scheme, province-wide:\n{table}");
     println!("warehouse: {}", warehouse.location().root());
-    Ok(if totals.refused > 0 { exit::DATA } else { exit::SUCCESS })
+    Ok(if totals.refused > 0 {
+        exit::DATA
+    } else {
+        exit::SUCCESS
+    })
 }

@@ -60,6 +60,9 @@ pub fn generate_with_log(options: &Options) -> Result<ansinh_sample::Manifest, F
     })
     .map_err(|e| match e {
         ansinh_sample::Error::Options(_) => Failure::usage(e),
-        other => Failure { code: exit::RETRY, error: other.into() },
+        other => Failure {
+            code: exit::RETRY,
+            error: other.into(),
+        },
     })
 }

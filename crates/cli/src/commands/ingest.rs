@@ -5,11 +5,11 @@ use std::path::Path;
 
 use ansinh_core::{Config, DeliveryKind, YearMonth};
 use ansinh_extract::{Geography, PseudonymKey, TextEncoding};
+use ansinh_warehouse::Warehouse;
 use ansinh_warehouse::history::{LoadHistory, Outcome};
 use ansinh_warehouse::ingest::{IngestOptions, Ingestor, LoadReport};
 use ansinh_warehouse::landing::{self, LandingScan};
 use ansinh_warehouse::reference::load_reference;
-use ansinh_warehouse::Warehouse;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -32,7 +32,7 @@ pub struct IngestArgs {
     #[arg(long)]
     pub all: bool,
     /// Refuse a delivery when more than this share of its rows is rejected.
-    #[arg(long, env = "ANSINH_MAX_REJECT_RATIO")]
+    #[arg(long)]
     pub max_reject_ratio: Option<f64>,
     /// Use the public demo pseudonym key. Accepted only for landing areas written by
     /// `ansinh generate` (they carry its manifest.json).
@@ -71,7 +71,11 @@ pub async fn run(global: &Global, args: IngestArgs) -> Result<u8, Failure> {
     })
     .await?;
     print_totals(&totals);
-    Ok(if totals.refused > 0 { exit::DATA } else { exit::SUCCESS })
+    Ok(if totals.refused > 0 {
+        exit::DATA
+    } else {
+        exit::SUCCESS
+    })
 }
 
 /// The pseudonym key, or the demo key for a generated landing area when asked for.
@@ -198,14 +202,22 @@ fn log_report(report: &LoadReport) {
             reject.line,
             reject.field,
             reject.reason,
-            reject.value.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()
+            reject
+                .value
+                .as_deref()
+                .map(|v| format!(" ({v})"))
+                .unwrap_or_default()
         );
     }
 }
 
 /// Prints the totals line.
 pub fn print_totals(totals: &IngestTotals) {
-    let parts: Vec<String> = totals.outcomes.iter().map(|(o, n)| format!("{n} {o}")).collect();
+    let parts: Vec<String> = totals
+        .outcomes
+        .iter()
+        .map(|(o, n)| format!("{n} {o}"))
+        .collect();
     if parts.is_empty() {
         println!("no deliveries matched");
     } else {

@@ -52,7 +52,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<u8, Failure> {
     }
     match args.format {
         Format::Json => {
-            let text = serde_json::to_string_pretty(&cells).map_err(|e| Failure::usage(e))?;
+            let text = serde_json::to_string_pretty(&cells).map_err(Failure::usage)?;
             println!("{text}");
         }
         Format::Table => print!("{}", render(&cells)),
@@ -78,8 +78,16 @@ pub fn render(cells: &[DeliveryStatus]) -> String {
             DeliveryState::Missing | DeliveryState::Pending => c.state.name().to_string(),
             _ => format!("{} {}/{}", c.state.name(), c.rows_loaded, c.rows_rejected),
         };
-        let width = cells.iter().map(|c| text(c).len()).max().unwrap_or(8).max(8);
-        out.push_str(&format!("{kind} (state rows_loaded/rows_rejected)\n{:<8}", "period"));
+        let width = cells
+            .iter()
+            .map(|c| text(c).len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        out.push_str(&format!(
+            "{kind} (state rows_loaded/rows_rejected)\n{:<8}",
+            "period"
+        ));
         for office in &offices {
             out.push_str(&format!("  {office:<width$}"));
         }
@@ -87,7 +95,9 @@ pub fn render(cells: &[DeliveryStatus]) -> String {
         for period in periods {
             out.push_str(&format!("{period:<8}"));
             for office in &offices {
-                let cell = cells.iter().find(|c| c.period == period && c.office == *office);
+                let cell = cells
+                    .iter()
+                    .find(|c| c.period == period && c.office == *office);
                 let shown = cell.map(|c| text(c)).unwrap_or_else(|| "-".into());
                 out.push_str(&format!("  {shown:<width$}"));
             }

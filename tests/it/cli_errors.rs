@@ -1,0 +1,130 @@
+//! Bad configuration, missing inputs and unreadable files give one-line errors that name the
+//! thing, with the exit codes orchestrators rely on.
+
+use std::io::Write;
+
+use crate::common::{Site, ansinh, run};
+
+#[test]
+fn unknown_config_keys_are_usage_errors_naming_the_key() {
+    let site = Site::new();
+    let config = site.path().join("ansinh.toml");
+    std::fs::write(&config, "[ingest]\nmax_reject_ration = 0.1\n").unwrap();
+    let mut cmd = ansinh(site.path());
+    cmd.arg("--config").arg(&config).args(["ingest", "--all"]);
+    let out = run(cmd);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("max_reject_ration") && out.stderr.contains("ansinh.toml"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_missing_landing_area_is_named() {
+    let site = Site::new();
+    let out = site.ingest(&[]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("landing") && out.stderr.contains("does not exist"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn without_a_key_the_loader_refuses_and_the_demo_key_needs_generated_data() {
+    let site = Site::new();
+    std::fs::create_dir_all(site.landing().join("2024-01")).unwrap();
+    let mut cmd = ansinh(site.path());
+    cmd.arg("--landing")
+        .arg(site.landing())
+        .args(["ingest", "--all"]);
+    let out = run(cmd);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("ANSINH_PSEUDONYM_KEY"),
+        "{}",
+        out.stderr
+    );
+
+    let mut cmd = ansinh(site.path());
+    cmd.arg("--landing")
+        .arg(site.landing())
+        .args(["ingest", "--all", "--demo-key"]);
+    let out = run(cmd);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--demo-key is accepted only"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn unreadable_files_are_refused_with_a_reason_naming_the_file() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.002, false);
+    let month = site.landing().join("2024-01");
+    // Binary junk, a truncated gzip archive, and a CSV with no recognisable header.
+    std::fs::write(
+        month.join("568_2024-01_participants.csv"),
+        [0u8, 159, 146, 150, 0, 1, 2],
+    )
+    .unwrap();
+    let source = std::fs::read(month.join("569_2024-01_participants.csv")).unwrap();
+    std::fs::remove_file(month.join("569_2024-01_participants.csv")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&source).unwrap();
+    let compressed = gz.finish().unwrap();
+    std::fs::write(
+        month.join("569_2024-01_participants.csv.gz"),
+        &compressed[..compressed.len() / 2],
+    )
+    .unwrap();
+    std::fs::write(month.join("570_2024-01_participants.csv"), "a,b,c\n1,2,3\n").unwrap();
+
+    let out = site.ingest(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains("3 refused"), "{}", out.stdout);
+    let refusals: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("refused:"))
+        .collect();
+    assert_eq!(refusals.len(), 3, "{}", out.stderr);
+    assert!(
+        refusals
+            .iter()
+            .any(|l| l.contains("568_2024-01_participants.csv") && l.contains("binary content"))
+    );
+    assert!(
+        refusals
+            .iter()
+            .any(|l| l.contains("569_2024-01_participants.csv.gz") && l.contains("gzip"))
+    );
+    assert!(refusals.iter().any(
+        |l| l.contains("570_2024-01_participants.csv") && l.contains("no recognisable header")
+    ));
+    // The other deliveries loaded.
+    assert!(out.stdout.contains("15 loaded"), "{}", out.stdout);
+}
+
+#[test]
+fn the_default_config_file_is_the_generated_one() {
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/ansinh.toml"
+    ))
+    .unwrap();
+    let site = Site::new();
+    let mut cmd = ansinh(site.path());
+    cmd.arg("config");
+    let out = run(cmd);
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        shipped, out.stdout,
+        "config/ansinh.toml is stale: regenerate it with `ansinh config`"
+    );
+}

@@ -1,0 +1,191 @@
+//! Running the binary, generating landing areas and querying warehouses.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ansinh_core::YearMonth;
+use ansinh_sample::{Manifest, Options};
+use ansinh_warehouse::Warehouse;
+use arrow::array::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+/// The key every test warehouse uses.
+pub const TEST_KEY: &str = "test-pseudonym-key-0123456789";
+
+/// Output of one run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The binary with a clean environment, run from `dir` (so no repository config is read).
+pub fn ansinh(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ansinh"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ANSINH_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(dir)
+        .env("ANSINH_LOG_FORMAT", "text")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs a prepared command.
+pub fn run(mut cmd: Command) -> Run {
+    let out = cmd.output().expect("the binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A landing area and a warehouse side by side in a temporary directory.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn landing(&self) -> PathBuf {
+        self.path().join("landing")
+    }
+
+    pub fn warehouse(&self) -> PathBuf {
+        self.path().join("warehouse")
+    }
+
+    /// Generates deliveries into the landing area.
+    pub fn generate(&self, from: &str, to: &str, scale: f64, messy: bool) -> Manifest {
+        let options = Options {
+            out: self.landing(),
+            from: from.parse::<YearMonth>().expect("period"),
+            to: to.parse::<YearMonth>().expect("period"),
+            scale,
+            seed: 7,
+            messy,
+        };
+        ansinh_sample::generate(&options, &mut |_| {}).expect("generate")
+    }
+
+    /// `ansinh ingest --all` with the test key, plus `args`.
+    pub fn ingest(&self, args: &[&str]) -> Run {
+        let mut cmd = ansinh(self.path());
+        cmd.env("ANSINH_PSEUDONYM_KEY", TEST_KEY)
+            .arg("--landing")
+            .arg(self.landing())
+            .arg("--warehouse")
+            .arg(self.warehouse())
+            .arg("--reference")
+            .arg(self.landing().join("reference"))
+            .arg("ingest")
+            .args(args);
+        if !args.iter().any(|a| {
+            a.starts_with("--kind") || a.starts_with("--period") || a.starts_with("--office")
+        }) {
+            cmd.arg("--all");
+        }
+        run(cmd)
+    }
+
+    pub fn open(&self) -> Warehouse {
+        Warehouse::open(self.warehouse().to_str().expect("utf-8 path")).expect("warehouse")
+    }
+
+    /// Runs SQL over the warehouse.
+    pub fn query(&self, sql: &str) -> Vec<RecordBatch> {
+        let warehouse = self.open();
+        runtime().block_on(warehouse.query(sql)).expect("query")
+    }
+
+    /// Table versions.
+    pub fn versions(&self) -> BTreeMap<String, i64> {
+        let warehouse = self.open();
+        runtime()
+            .block_on(warehouse.versions())
+            .expect("versions")
+            .into_iter()
+            .collect()
+    }
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Every row of `batches` as a vector of display strings.
+pub fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for batch in batches {
+        let formatters: Vec<ArrayFormatter> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formatter"))
+            .collect();
+        for r in 0..batch.num_rows() {
+            out.push(formatters.iter().map(|f| f.value(r).to_string()).collect());
+        }
+    }
+    out
+}
+
+/// Rows of a query keyed by all but the last column, valued by the last (a count).
+pub fn keyed_counts(batches: &[RecordBatch]) -> BTreeMap<Vec<String>, i64> {
+    rows(batches)
+        .into_iter()
+        .map(|mut r| {
+            let value = r.pop().expect("a count column").parse().expect("a number");
+            (r, value)
+        })
+        .collect()
+}
+
+/// What the manifest says each (period, office, code, status) should count.
+pub fn manifest_counts(manifest: &Manifest, kind: &str) -> BTreeMap<Vec<String>, i64> {
+    let mut out = BTreeMap::new();
+    for d in manifest.deliveries.iter().filter(|d| d.kind == kind) {
+        for c in &d.counts {
+            let mut key = vec![d.period.clone(), d.office.clone(), c.code.clone()];
+            if let Some(status) = c.status {
+                key.push(status.to_string());
+            }
+            out.insert(key, c.rows as i64);
+        }
+    }
+    out
+}
+
+/// Whether Python has `module`; in CI a missing module is a failure, elsewhere a skip.
+pub fn python_has(module: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 module {module} is missing; .ci/run installs it"
+        );
+        eprintln!("SKIPPED: python3 module {module} is not installed (pip install {module})");
+    }
+    ok
+}

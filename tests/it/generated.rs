@@ -1,0 +1,102 @@
+//! The generated sample loads to exactly what the generator wrote.
+
+use crate::common::{Site, keyed_counts, manifest_counts, rows};
+
+#[test]
+fn generated_sample_loads_to_the_manifest_counts_and_reloading_changes_nothing() {
+    let site = Site::new();
+    let manifest = site.generate("2023-12", "2024-01", 0.02, false);
+    let first = site.ingest(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stdout.contains("deliveries: 36 loaded"),
+        "{}",
+        first.stdout
+    );
+
+    let participants = keyed_counts(&site.query(
+        "SELECT period, office, scheme, CAST(status AS VARCHAR), COUNT(*) FROM participants \
+         GROUP BY 1, 2, 3, 4",
+    ));
+    assert_eq!(participants, manifest_counts(&manifest, "participants"));
+    let beneficiaries = keyed_counts(&site.query(
+        "SELECT period, office, benefit_type, COUNT(*) FROM beneficiaries GROUP BY 1, 2, 3",
+    ));
+    assert_eq!(beneficiaries, manifest_counts(&manifest, "beneficiaries"));
+
+    // Every file: rows_read = rows_loaded + rows_rejected.
+    let loads = rows(&site.query(
+        "SELECT file, rows_read, rows_loaded, rows_rejected FROM _loads WHERE kind <> 'reference'",
+    ));
+    assert_eq!(loads.len(), 36);
+    for row in &loads {
+        let n: Vec<i64> = row[1..].iter().map(|v| v.parse().unwrap()).collect();
+        assert_eq!(n[0], n[1] + n[2], "{row:?}");
+    }
+
+    // Calibration: January 2024 at scale 0.02 has 2% of the article's persons.
+    let active = keyed_counts(&site.query(
+        "SELECT scheme, COUNT(DISTINCT person) FROM participants \
+         WHERE period = '2024-01' AND status = 1 GROUP BY scheme",
+    ));
+    let expected = [
+        ("BHXH_BB", 182_809.0),
+        ("BHXH_TN", 15_183.0),
+        ("BHYT", 1_202_980.0),
+    ];
+    for (scheme, full) in expected {
+        let got = active[&vec![scheme.to_string()]] as f64;
+        assert!((got - full * 0.02).abs() <= 1.0, "{scheme}: {got}");
+    }
+
+    // The same landing area again: no table changes.
+    let before = site.versions();
+    let second = site.ingest(&[]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(second.stdout.contains("36 unchanged"), "{}", second.stdout);
+    assert_eq!(site.versions(), before);
+
+    // The status matrix lists every office-month as loaded.
+    let mut status = crate::common::ansinh(site.path());
+    status
+        .arg("--warehouse")
+        .arg(site.warehouse())
+        .arg("--landing")
+        .arg(site.landing())
+        .arg("--reference")
+        .arg(site.landing().join("reference"))
+        .args(["status", "--format", "json"]);
+    let status = crate::common::run(status);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let cells: Vec<serde_json::Value> = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(cells.len(), 36);
+    assert!(
+        cells.iter().all(|c| c["state"] == "loaded"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn the_generate_command_is_deterministic() {
+    let site = crate::common::Site::new();
+    let run = |out: &str| {
+        let mut cmd = crate::common::ansinh(site.path());
+        cmd.args([
+            "generate", "--out", out, "--from", "2024-01", "--to", "2024-01", "--scale", "0.005",
+            "--seed", "3",
+        ]);
+        crate::common::run(cmd)
+    };
+    assert_eq!(run("a").code, 0);
+    assert_eq!(run("b").code, 0);
+    for file in [
+        "2024-01/568_2024-01_participants.csv",
+        "reference/population.csv",
+        "manifest.json",
+    ] {
+        let a = std::fs::read(site.path().join("a").join(file)).unwrap();
+        let b = std::fs::read(site.path().join("b").join(file)).unwrap();
+        assert!(a == b, "{file} differs between two runs with the same seed");
+    }
+}

@@ -1,0 +1,81 @@
+//! A corrected delivery replaces exactly its office-month; a refused one leaves the previous.
+
+use crate::common::{Site, keyed_counts, rows};
+
+fn partition_counts(site: &Site) -> std::collections::BTreeMap<Vec<String>, i64> {
+    keyed_counts(&site.query("SELECT period, office, COUNT(*) FROM participants GROUP BY 1, 2"))
+}
+
+#[test]
+fn corrections_replace_one_office_month_and_refusals_keep_the_previous_load() {
+    let site = Site::new();
+    site.generate("2023-12", "2024-01", 0.01, false);
+    assert_eq!(site.ingest(&[]).code, 0);
+    let counts = partition_counts(&site);
+    let versions = site.versions();
+
+    // A correction: office 568 resends January without its last 10 rows.
+    let file = site.landing().join("2024-01/568_2024-01_participants.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&file, lines[..lines.len() - 10].join("\n") + "\n").unwrap();
+    let run = site.ingest(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("1 restated") && run.stdout.contains("35 unchanged"),
+        "{}",
+        run.stdout
+    );
+    let after = partition_counts(&site);
+    for (key, n) in &counts {
+        let expected = if key == &vec!["2024-01".to_string(), "568".to_string()] {
+            n - 10
+        } else {
+            *n
+        };
+        assert_eq!(after[key], expected, "{key:?}");
+    }
+    let v = site.versions();
+    assert_eq!(v["participants"], versions["participants"] + 1);
+    assert_eq!(v.get("rejects"), versions.get("rejects"));
+    let restated = rows(&site.query("SELECT outcome FROM _loads WHERE office = '568' AND period = '2024-01' AND kind = 'participants' ORDER BY loaded_at"));
+    assert_eq!(
+        restated,
+        vec![vec!["loaded".to_string()], vec!["restated".to_string()]]
+    );
+
+    // A delivery with too many bad rows is refused: exit 1, the previous load stays.
+    let file = site.landing().join("2024-01/569_2024-01_participants.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let broken: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if i > 0 && i % 20 == 0 {
+                let mut cells: Vec<&str> = line.split(',').collect();
+                cells[4] = "X";
+                cells.join(",")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&file, broken.join("\n") + "\n").unwrap();
+    let before = site.versions();
+    let run = site.ingest(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("569_2024-01_participants.csv") && run.stderr.contains("invalid_sex"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(partition_counts(&site), after);
+    let v = site.versions();
+    assert_eq!(v["participants"], before["participants"]);
+    assert_eq!(v.get("rejects"), before.get("rejects"));
+
+    // The same refused file again changes nothing, and still exits 1.
+    let again = site.ingest(&[]);
+    assert_eq!(again.code, 1);
+    assert_eq!(site.versions(), v);
+}
