@@ -58,6 +58,18 @@ impl CsvRows {
         }
         let encoding = match declared {
             TextEncoding::Auto => detect(first),
+            TextEncoding::Utf8 => {
+                if let Err(e) = std::str::from_utf8(first)
+                    && e.error_len().is_some()
+                {
+                    return Err(Error::Encoding {
+                        file: name,
+                        offset: e.valid_up_to() as u64,
+                        encoding: "UTF-8",
+                    });
+                }
+                TextEncoding::Utf8
+            }
             other => other,
         };
         let decoded: Box<dyn Read + Send> = match encoding {
@@ -228,6 +240,23 @@ mod tests {
         );
         let lf = format!("{header}\n\"a\nb\",2,3\n7,8,9\n");
         assert_eq!(lines(&lf)[1].0, 4);
+    }
+
+    #[test]
+    fn a_declared_encoding_that_does_not_fit_refuses_the_file() {
+        let bytes = crate::decode::encode_windows_1258("Mã số BHXH,Ngày sinh,Giới tính\n");
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(bytes.clone()));
+        let err = CsvRows::open(raw, "w.csv".into(), TextEncoding::Utf8, false)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .starts_with("w.csv: byte 2 is not valid UTF-8"),
+            "{err}"
+        );
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(bytes));
+        let rows = CsvRows::open(raw, "w.csv".into(), TextEncoding::Auto, false).unwrap();
+        assert_eq!(rows.header()[0], "Mã số BHXH");
     }
 
     #[test]

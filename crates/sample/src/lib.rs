@@ -661,7 +661,10 @@ fn write_delivery(
                 emit(&row, &mut out, &mut written)?;
                 *counts.entry((code, status)).or_default() += 1;
                 valid += 1;
-                if (invalid.len() as u64) < to_inject && interval > 0 && valid.is_multiple_of(interval) {
+                if (invalid.len() as u64) < to_inject
+                    && interval > 0
+                    && valid.is_multiple_of(interval)
+                {
                     let (field, reason) = kinds[(file_number * 3 + invalid.len()) % kinds.len()];
                     let broken = broken_row(
                         &ctx,

@@ -195,7 +195,10 @@ impl LoadHistory {
 
     /// The last record of a non-fact load (reference tables) with `kind` and `office`.
     pub fn current_named(&self, kind: &str, office: &str) -> Option<&LoadRecord> {
-        self.records.iter().rev().find(|r| r.kind == kind && r.office == office)
+        self.records
+            .iter()
+            .rev()
+            .find(|r| r.kind == kind && r.office == office)
     }
 
     /// Whether a file with `sha256` for `delivery` must be loaded.
