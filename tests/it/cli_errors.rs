@@ -128,3 +128,101 @@ fn the_default_config_file_is_the_generated_one() {
         "config/ansinh.toml is stale: regenerate it with `ansinh config`"
     );
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_and_status_reports_missing_deliveries() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.002, false);
+    std::fs::remove_file(site.landing().join("2024-01/575_2024-01_beneficiaries.csv")).unwrap();
+    let out = site.ingest(&["--log-format", "json"]);
+    // `--log-format` is global: accepted after the subcommand too.
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(
+            |l| l["message"] == "loaded" && l["file"] == "2024-01/568_2024-01_participants.csv"
+        )
+    );
+
+    let mut cmd = ansinh(site.path());
+    cmd.arg("--warehouse")
+        .arg(site.warehouse())
+        .arg("--landing")
+        .arg(site.landing())
+        .arg("--reference")
+        .arg(site.landing().join("reference"))
+        .args(["status", "--kind", "beneficiaries"]);
+    let status = run(cmd);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let row = status
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("2024-01"))
+        .unwrap();
+    assert_eq!(row.matches("missing").count(), 1, "{}", status.stdout);
+    assert_eq!(row.matches("loaded").count(), 8, "{}", status.stdout);
+}
+
+#[test]
+fn help_texts() {
+    let site = Site::new();
+    for args in [
+        vec!["--help"],
+        vec!["ingest", "--help"],
+        vec!["generate", "--help"],
+    ] {
+        let mut cmd = ansinh(site.path());
+        cmd.args(&args).env("COLUMNS", "100");
+        let out = run(cmd);
+        assert_eq!(out.code, 0);
+        insta::assert_snapshot!(
+            format!("help_{}", args[0].trim_start_matches('-')),
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn the_key_can_come_from_a_key_file_named_in_the_config() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.002, false);
+    let key_file = site.path().join("secret.key");
+    std::fs::write(&key_file, format!("{}\n", crate::common::TEST_KEY)).unwrap();
+    let config = site.path().join("ansinh.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "pseudonym_key_file = {:?}\n",
+            key_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut cmd = ansinh(site.path());
+    cmd.arg("--config")
+        .arg(&config)
+        .arg("--warehouse")
+        .arg(site.path().join("from-file"))
+        .arg("--landing")
+        .arg(site.landing())
+        .arg("--reference")
+        .arg(site.landing().join("reference"))
+        .args(["ingest", "--all"]);
+    let out = run(cmd);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(site.ingest(&[]).code, 0);
+    // The same key from the environment gives the same pseudonyms.
+    let sql = "SELECT person FROM participants ORDER BY person";
+    let from_file =
+        ansinh_warehouse::Warehouse::open(site.path().join("from-file").to_str().unwrap()).unwrap();
+    let a = crate::common::rows(
+        &crate::common::runtime()
+            .block_on(from_file.query(sql))
+            .unwrap(),
+    );
+    assert!(!a.is_empty());
+    assert_eq!(a, crate::common::rows(&site.query(sql)));
+}

@@ -100,3 +100,34 @@ fn the_generate_command_is_deterministic() {
         assert!(a == b, "{file} differs between two runs with the same seed");
     }
 }
+
+#[test]
+fn sample_pension_receipt_rate_is_realistic() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.02, false);
+    assert_eq!(site.ingest(&["--kind", "beneficiaries"]).code, 0);
+    // January 2024: men retire at 61y0m (732 months), women at 56y4m (676 months); age counts
+    // at the end of the month. Denominator with DOMAIN.md's fractional formula.
+    let numerator = crate::common::rows(&site.query(
+        "SELECT COUNT(DISTINCT person) FROM beneficiaries WHERE period = '2024-01' \
+         AND benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI') \
+         AND (2024 * 12 + 1) - (date_part('year', birth_month) * 12 + date_part('month', birth_month)) \
+             >= CASE sex WHEN 'M' THEN 732 ELSE 676 END",
+    ))[0][0]
+        .parse::<f64>()
+        .unwrap();
+    let denominator = crate::common::rows(&site.query(
+        "SELECT SUM(CASE WHEN sex = 'M' AND age >= 61 THEN population \
+                         WHEN sex = 'F' AND age >= 57 THEN population \
+                         WHEN sex = 'F' AND age = 56 THEN population * (57 - 56 - 4.0 / 12) \
+                         ELSE 0 END) \
+         FROM reference.population WHERE year = 2024 AND unit_code = '56'",
+    ))[0][0]
+        .parse::<f64>()
+        .unwrap();
+    let rate = numerator / denominator;
+    assert!(
+        (0.40..=0.55).contains(&rate),
+        "pension-receipt rate {rate:.3}"
+    );
+}
