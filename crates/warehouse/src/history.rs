@@ -175,6 +175,17 @@ impl LoadHistory {
         &self.records
     }
 
+    /// A `loaded_at` for the next record: now, but strictly after every earlier record, so the
+    /// history's order is the order of loads even when clocks step back.
+    pub fn next_timestamp(&self) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or_default();
+        let last = self.records.last().map(|r| r.loaded_at).unwrap_or(i64::MIN);
+        now.max(last.saturating_add(1))
+    }
+
     /// Adds a record written by this run.
     pub fn push(&mut self, record: LoadRecord) {
         self.records.push(record);

@@ -371,17 +371,6 @@ impl<'w> Ingestor<'w> {
             .warehouse
             .table(fact_spec(landed.delivery.kind).name)
             .await?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or_default();
-        // Strictly increasing, so the history's order is the order of loads.
-        let last = self
-            .history
-            .records()
-            .last()
-            .map(|r| r.loaded_at)
-            .unwrap_or(i64::MIN);
         Ok(LoadRecord {
             file: landed.relative.clone(),
             sha256: sha256.to_string(),
@@ -394,7 +383,7 @@ impl<'w> Ingestor<'w> {
             rows_rejected: summary.map(|s| s.rejects.len() as i64).unwrap_or(0),
             outcome,
             table_version: fact.version().map(|v| v as i64),
-            loaded_at: now.max(last + 1),
+            loaded_at: self.history.next_timestamp(),
             message,
             extra_columns: summary
                 .filter(|s| !s.extra_columns.is_empty())

@@ -91,15 +91,6 @@ pub async fn load_reference(
         } else {
             Outcome::Loaded
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or_default();
-        let last = history
-            .records()
-            .last()
-            .map(|r| r.loaded_at)
-            .unwrap_or(i64::MIN);
         let record = LoadRecord {
             file: format!("reference/{name}.csv"),
             sha256,
@@ -112,7 +103,7 @@ pub async fn load_reference(
             rows_rejected: 0,
             outcome,
             table_version: Some(version),
-            loaded_at: now.max(last + 1),
+            loaded_at: history.next_timestamp(),
             message: None,
             extra_columns: None,
         };
