@@ -54,7 +54,7 @@ pub fn init_logging(global: &Global) -> anyhow::Result<()> {
     } else {
         let level = &global.log;
         format!(
-            "warn,delta_kernel=off,ansinh={level},ansinh_warehouse={level},ansinh_extract={level},ansinh_sample={level}"
+            "warn,buoyant_kernel=off,ansinh={level},ansinh_warehouse={level},ansinh_extract={level},ansinh_sample={level}"
         )
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
