@@ -94,6 +94,9 @@ fn no_identifier_or_name_reaches_the_warehouse_or_the_logs() {
     let site = Site::new();
     site.generate("2025-07", "2025-08", 0.01, true);
     let run = site.ingest(&["--max-reject-ratio", "0.05"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let loaded = rows(&site.query("SELECT COUNT(*) FROM participants"));
+    assert!(loaded[0][0].parse::<i64>().unwrap() > 1000);
     let (ids, names) = raw_values(&site.landing());
     assert!(
         ids.len() > 1000 && names.len() > 100,
@@ -136,6 +139,8 @@ fn no_identifier_or_name_reaches_the_warehouse_or_the_logs() {
     // The scan itself finds what it looks for.
     let sample_id = ids.iter().next().unwrap();
     assert!(!leaks(&format!("x{sample_id}x"), &ids, &names).is_empty());
+    let sample_name = names.iter().next().unwrap();
+    assert!(!leaks(&format!("value: {sample_name}."), &ids, &names).is_empty());
 }
 
 #[test]

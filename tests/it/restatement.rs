@@ -79,3 +79,51 @@ fn corrections_replace_one_office_month_and_refusals_keep_the_previous_load() {
     assert_eq!(again.code, 1);
     assert_eq!(site.versions(), v);
 }
+
+#[test]
+fn undecodable_text_late_in_a_file_is_rejected_not_stored() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.05, false);
+    let file = site.landing().join("2024-01/568_2024-01_participants.csv");
+    let mut bytes = std::fs::read(&file).unwrap();
+    assert!(
+        bytes.len() > 300 * 1024,
+        "the bad row must come after the detection block"
+    );
+    let template = String::from_utf8(bytes.clone()).unwrap();
+    let last = template
+        .lines()
+        .rev()
+        .find(|l| l.contains(",BHXH_BB,"))
+        .unwrap()
+        .to_string();
+    let cells: Vec<&str> = last.split(',').collect();
+    let mut bad = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            bad.push(b',');
+        }
+        if i == 9 {
+            bad.extend_from_slice(b"DN\xff\xfe1");
+        } else {
+            bad.extend_from_slice(cell.as_bytes());
+        }
+    }
+    bad.push(b'\n');
+    bytes.extend_from_slice(&bad);
+    std::fs::write(&file, bytes).unwrap();
+    let out = site.ingest(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rejects = rows(&site.query("SELECT field, reason FROM rejects"));
+    assert_eq!(
+        rejects,
+        vec![vec![
+            "employer_code".to_string(),
+            "invalid_text".to_string()
+        ]]
+    );
+    let stored = rows(
+        &site.query("SELECT COUNT(*) FROM participants WHERE employer_code LIKE '%\u{FFFD}%'"),
+    );
+    assert_eq!(stored[0][0], "0");
+}

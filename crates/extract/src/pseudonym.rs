@@ -74,8 +74,10 @@ pub struct IdentityLink {
 #[derive(Debug, Clone)]
 pub struct Pseudonymiser {
     key: PseudonymKey,
-    /// national_id_key → person_id_key, from earlier loads and earlier rows.
+    /// national_id_key → person_id_key, from loads already in the warehouse.
     links: HashMap<String, String>,
+    /// Links seen in the file being read; they join `links` only when its load commits.
+    pending: HashMap<String, String>,
     new_links: Vec<IdentityLink>,
 }
 
@@ -89,6 +91,7 @@ impl Pseudonymiser {
         Self {
             key,
             links,
+            pending: HashMap::new(),
             new_links: Vec::new(),
         }
     }
@@ -129,8 +132,8 @@ impl Pseudonymiser {
     ) -> String {
         match (person_id_key, national_id_key) {
             (Some(p), Some(n)) => {
-                if !self.links.contains_key(n) {
-                    self.links.insert(n.to_string(), p.to_string());
+                if !self.links.contains_key(n) && !self.pending.contains_key(n) {
+                    self.pending.insert(n.to_string(), p.to_string());
                     self.new_links.push(IdentityLink {
                         national_id_key: n.to_string(),
                         person_id_key: p.to_string(),
@@ -139,14 +142,31 @@ impl Pseudonymiser {
                 p.to_string()
             }
             (Some(p), None) => p.to_string(),
-            (None, Some(n)) => self.links.get(n).cloned().unwrap_or_else(|| n.to_string()),
+            (None, Some(n)) => self
+                .links
+                .get(n)
+                .or_else(|| self.pending.get(n))
+                .cloned()
+                .unwrap_or_else(|| n.to_string()),
             (None, None) => String::new(),
         }
     }
 
-    /// Links first seen since this pseudonymiser was made, to persist with the load.
+    /// Links first seen in the file being read, to persist with its load.
     pub fn take_new_links(&mut self) -> Vec<IdentityLink> {
         std::mem::take(&mut self.new_links)
+    }
+
+    /// The file's load committed: its links now hold for later files.
+    pub fn commit_pending(&mut self) {
+        self.links.extend(self.pending.drain());
+        self.new_links.clear();
+    }
+
+    /// The file was refused or failed: forget the links it showed.
+    pub fn discard_pending(&mut self) {
+        self.pending.clear();
+        self.new_links.clear();
     }
 }
 
@@ -166,6 +186,9 @@ mod tests {
         assert_eq!(p.resolve(None, Some(&nk)), pk);
         let links = p.take_new_links();
         assert_eq!(links.len(), 1);
+        // A refused file's links are forgotten.
+        p.discard_pending();
+        assert_eq!(p.resolve(None, Some(&nk)), nk);
         // A later load that knows the link resolves the number alone to the same person.
         let mut later = Pseudonymiser::new(key, links);
         assert_eq!(later.resolve(None, Some(&nk)), pk);

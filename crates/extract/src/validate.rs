@@ -58,6 +58,8 @@ pub enum RejectReason {
     InvalidAmount,
     /// Health-insurance group is not two capital letters.
     InvalidHiGroup,
+    /// A cell holds bytes that are not text in the file's encoding.
+    InvalidText,
 }
 
 impl RejectReason {
@@ -81,6 +83,7 @@ impl RejectReason {
             Self::CommuneNotInDistrict => "commune_not_in_district",
             Self::InvalidAmount => "invalid_amount",
             Self::InvalidHiGroup => "invalid_hi_group",
+            Self::InvalidText => "invalid_text",
         }
     }
 }
@@ -208,6 +211,21 @@ impl<'a> Extractor<'a> {
                 });
                 return Ok(());
             }
+            // A cell that did not decode would otherwise be stored changed.
+            if let Some(bad) = cells.iter().position(|c| c.contains('\u{FFFD}')) {
+                let field = columns
+                    .iter()
+                    .find(|(_, i)| **i == bad)
+                    .map(|(f, _)| f.name())
+                    .unwrap_or("row");
+                summary.rejects.push(Reject {
+                    line,
+                    field,
+                    reason: RejectReason::InvalidText,
+                    value: None,
+                });
+                return Ok(());
+            }
             let cell = |f: Field| columns.get(&f).map(|&i| cells[i].trim()).unwrap_or("");
             let outcome = match self.kind {
                 DeliveryKind::Participants => self.participant(&cell, line, &mut batch),
@@ -278,7 +296,10 @@ impl<'a> Extractor<'a> {
         }
         let (birth_month, precision) =
             parse_birth_date(birth).ok_or((Field::BirthDate, RejectReason::InvalidDate, birth))?;
-        if birth_month > self.period.first_day() || birth_month.year() < 1900 {
+        if birth_month.year() < 1900 {
+            return Err((Field::BirthDate, RejectReason::InvalidDate, birth));
+        }
+        if birth_month > self.period.first_day() {
             return Err((Field::BirthDate, RejectReason::FutureDate, birth));
         }
         let sex_text = cell(Field::Sex);
@@ -410,7 +431,7 @@ impl<'a> Extractor<'a> {
         batch.participant(ParticipantFields {
             scheme,
             status,
-            employer: (!employer.is_empty()).then_some(employer),
+            employer: (!employer.is_empty()).then(|| crate::nfc(employer).into_owned()),
             contribution_base,
             paid_through,
             hi_group,
@@ -509,10 +530,10 @@ struct Person {
     sex: Sex,
 }
 
-struct ParticipantFields<'v> {
+struct ParticipantFields {
     scheme: Scheme,
     status: Status,
-    employer: Option<&'v str>,
+    employer: Option<String>,
     contribution_base: Option<i64>,
     paid_through: Option<NaiveDate>,
     hi_group: Option<String>,
@@ -561,10 +582,14 @@ pub(crate) fn parse_birth_date(text: &str) -> Option<(NaiveDate, &'static str)> 
     }
 }
 
-/// `mm/yyyy` → first day of the month.
+/// `mm/yyyy` → first day of the month. `01/mm/yyyy` is accepted too: workbooks store a month
+/// typed as a date as its first day.
 pub(crate) fn parse_month(text: &str) -> Option<NaiveDate> {
     match parse_birth_date(text)? {
         (date, "month") => Some(date),
+        (date, "day") if text.split('/').next().and_then(|d| d.parse::<u32>().ok()) == Some(1) => {
+            Some(date)
+        }
         _ => None,
     }
 }
@@ -670,10 +695,10 @@ impl BatchBuilder {
         self.commune.append_value(commune);
     }
 
-    fn participant(&mut self, p: ParticipantFields<'_>) {
+    fn participant(&mut self, p: ParticipantFields) {
         self.scheme_or_benefit.append_value(p.scheme.code());
         self.status.append_value(i32::from(p.status.code()));
-        self.employer.append_option(p.employer);
+        self.employer.append_option(p.employer.as_deref());
         self.amount.append_option(p.contribution_base);
         self.month.append_option(p.paid_through.map(date32));
         self.hi_group.append_option(p.hi_group);
@@ -752,7 +777,8 @@ mod tests {
         assert_eq!(parse_birth_date("1980-02-01"), None);
         assert_eq!(parse_birth_date(""), None);
         assert_eq!(parse_month("13/2024"), None);
-        assert_eq!(parse_month("01/01/2024"), None);
+        assert_eq!(parse_month("01/03/2024"), Some(d(2024, 3)));
+        assert_eq!(parse_month("15/03/2024"), None);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct IngestOptions {
     pub batch_rows: usize,
     /// Encoding of CSV files.
     pub encoding: TextEncoding,
+    /// Load files again that were refused in the same form (after the reference data or the
+    /// ratio changed).
+    pub retry_refused: bool,
 }
 
 /// A reject as shown to people: file, line, field, reason and (masked) value.
@@ -186,6 +189,9 @@ impl<'w> Ingestor<'w> {
             Decision::Unchanged(record) => {
                 return Ok(report_from(landed, Outcome::Unchanged, &record));
             }
+            Decision::RefusedBefore(_) if self.options.retry_refused => {
+                self.history.current(delivery).cloned()
+            }
             Decision::RefusedBefore(record) => {
                 return Ok(report_from(landed, Outcome::RefusedBefore, &record));
             }
@@ -195,6 +201,7 @@ impl<'w> Ingestor<'w> {
         let (summary, batches) = match self.extract(landed).await? {
             Ok(extracted) => extracted,
             Err(unreadable) => {
+                self.with_pseudonymiser(Pseudonymiser::discard_pending);
                 let record = self
                     .record(landed, &sha256, bytes, Outcome::Refused, None, None)
                     .await?;
@@ -217,6 +224,7 @@ impl<'w> Ingestor<'w> {
             .join(", ");
         let ratio = summary.reject_ratio();
         if ratio > self.options.max_reject_ratio {
+            self.with_pseudonymiser(Pseudonymiser::discard_pending);
             let message = format!(
                 "{} of {} rows rejected ({:.2}% > max_reject_ratio {:.2}%): {reason_text}",
                 summary.rejects.len(),
@@ -303,6 +311,7 @@ impl<'w> Ingestor<'w> {
                 )
                 .await?;
         }
+        self.with_pseudonymiser(Pseudonymiser::commit_pending);
         let message = (!reason_text.is_empty()).then(|| format!("rejected: {reason_text}"));
         let record = self
             .record(landed, &sha256, bytes, outcome, Some(&summary), message)
@@ -318,6 +327,12 @@ impl<'w> Ingestor<'w> {
         report.extra_columns = summary.extra_columns.clone();
         report.message = Some(summary.description.clone());
         Ok(report)
+    }
+
+    fn with_pseudonymiser(&mut self, f: impl FnOnce(&mut Pseudonymiser)) {
+        if let Some(p) = self.pseudonymiser.as_mut() {
+            f(p);
+        }
     }
 
     /// Reads and validates the file off the async runtime. The outer error is a warehouse

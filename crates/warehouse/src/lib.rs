@@ -202,6 +202,12 @@ impl Warehouse {
     /// reference tables as `reference.<name>`. Tables never written are empty.
     pub async fn session(&self) -> Result<SessionContext> {
         let ctx = SessionContext::new();
+        self.register(&ctx).await?;
+        Ok(ctx)
+    }
+
+    /// Registers every table into `ctx` (see [`Warehouse::session`]).
+    pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
         let reference = Arc::new(MemorySchemaProvider::new());
         ctx.catalog("datafusion")
             .ok_or_else(|| Error::Task("default catalog missing".into()))?
@@ -240,7 +246,15 @@ impl Warehouse {
                 }
             }
         }
-        Ok(ctx)
+        Ok(())
+    }
+
+    /// Names of every table, as models refer to them (`participants`, `reference.geography`).
+    pub fn table_names() -> std::collections::BTreeSet<String> {
+        table_specs()
+            .iter()
+            .map(|s| s.name.replace('/', "."))
+            .collect()
     }
 
     /// Runs `sql` over a fresh session and collects the result.

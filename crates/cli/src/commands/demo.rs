@@ -65,7 +65,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
     }
     let key = ingest::resolve_key(&config, &landing_dir, true)?;
     let scan = landing::scan(&landing_dir)?;
-    let totals = ingest::ingest_landing(global, &config, &scan, key, |_| true).await?;
+    let totals = ingest::ingest_landing(global, &config, &scan, key, false, |_| true).await?;
     ingest::print_totals(&totals);
 
     let warehouse = Warehouse::open(&config.warehouse)?;

@@ -34,6 +34,10 @@ pub struct IngestArgs {
     /// Refuse a delivery when more than this share of its rows is rejected.
     #[arg(long)]
     pub max_reject_ratio: Option<f64>,
+    /// Load again files that were refused before in the same form, e.g. after the reference
+    /// data or the reject ratio changed.
+    #[arg(long)]
+    pub retry_refused: bool,
     /// Use the public demo pseudonym key. Accepted only for landing areas written by
     /// `ansinh generate` (they carry its manifest.json).
     #[arg(long)]
@@ -64,7 +68,7 @@ pub async fn run(global: &Global, args: IngestArgs) -> Result<u8, Failure> {
     let landing = settings::local_dir(&config.landing, "landing area")?;
     let key = resolve_key(&config, &landing, args.demo_key)?;
     let scan = landing::scan(&landing)?;
-    let totals = ingest_landing(global, &config, &scan, key, |f| {
+    let totals = ingest_landing(global, &config, &scan, key, args.retry_refused, |f| {
         args.kind.is_none_or(|k| k == f.kind)
             && args.period.is_none_or(|p| p == f.period)
             && args.office.as_ref().is_none_or(|o| *o == f.office)
@@ -110,6 +114,7 @@ pub async fn ingest_landing(
     config: &Config,
     scan: &LandingScan,
     key: PseudonymKey,
+    retry_refused: bool,
     select: impl Fn(&ansinh_core::Delivery) -> bool,
 ) -> Result<IngestTotals, Failure> {
     let reference = settings::local_dir(&config.reference, "reference directory")?;
@@ -122,6 +127,7 @@ pub async fn ingest_landing(
         max_reject_ratio: config.ingest.max_reject_ratio,
         batch_rows: config.ingest.batch_rows,
         encoding,
+        retry_refused,
     };
     let mut history = LoadHistory::read(&warehouse).await?;
     for report in load_reference(&warehouse, &reference, &mut history).await? {

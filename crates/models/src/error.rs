@@ -1,0 +1,98 @@
+//! Errors of the models, each naming the model file and, where known, the line.
+
+/// Result with the models [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong with the models.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The `sql/` directory cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// Path.
+        path: String,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The leading comment block is not valid TOML or has unknown keys.
+    #[error("{file}:{line}: invalid model settings: {message}")]
+    Config {
+        /// Model file.
+        file: String,
+        /// Line in the file.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// The SQL does not parse, or is not a single query.
+    #[error("{file}:{line}: {message}")]
+    Sql {
+        /// Model file.
+        file: String,
+        /// Line in the file (0 when unknown).
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A table reference names neither a warehouse table nor a model.
+    #[error("{file}:{line}: unknown table {table}")]
+    UnknownTable {
+        /// Model file.
+        file: String,
+        /// Line of the reference.
+        line: u64,
+        /// The table as written.
+        table: String,
+    },
+    /// Two models have the same name.
+    #[error("model {name} is defined twice: {first} and {second}")]
+    Duplicate {
+        /// Model name.
+        name: String,
+        /// First file.
+        first: String,
+        /// Second file.
+        second: String,
+    },
+    /// Models depend on each other in a cycle.
+    #[error("dependency cycle: {}", cycle.join(" -> "))]
+    Cycle {
+        /// The models of the cycle, as `name (file)`, first repeated last.
+        cycle: Vec<String>,
+    },
+    /// A selector matches nothing.
+    #[error("selector {selector:?} matches no model")]
+    Selector {
+        /// The selector.
+        selector: String,
+    },
+    /// Planning or running a model failed.
+    #[error("{file}:{line}: model {model}: {source}")]
+    Execution {
+        /// Model name.
+        model: String,
+        /// Model file.
+        file: String,
+        /// Line, when the engine reported one (else 0).
+        line: u64,
+        /// Underlying error.
+        source: Box<datafusion::error::DataFusionError>,
+    },
+    /// Writing a mart failed.
+    #[error("mart {model}: {message}")]
+    Write {
+        /// Model name.
+        model: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(Box<ansinh_warehouse::Error>),
+}
+
+impl From<ansinh_warehouse::Error> for Error {
+    fn from(e: ansinh_warehouse::Error) -> Self {
+        Self::Warehouse(Box::new(e))
+    }
+}

@@ -1,0 +1,32 @@
+//! SQL models: plain `.sql` files under `sql/`, their dependencies inferred by parsing the SQL,
+//! run in dependency order on DataFusion, materialised as views (staging) or Parquet marts,
+//! and checked by data tests.
+//!
+//! A model's settings live in a leading comment block of TOML lines:
+//!
+//! ```sql
+//! -- description = "Coverage by month, unit and indicator."
+//! -- tags = ["coverage"]
+//! -- [columns]
+//! -- rate = "numerator / denominator, a fraction"
+//! -- [[tests]]
+//! -- unique = ["period", "unit_code", "indicator"]
+//! SELECT ...
+//! ```
+
+mod config;
+mod dag;
+mod deps;
+mod error;
+mod project;
+mod run;
+mod selector;
+
+pub use config::{ModelConfig, TestSpec};
+pub use dag::order;
+pub use error::{Error, Result};
+pub use project::{Materialization, Model, Project, SingularTest};
+pub use run::{
+    BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, register_marts, run_tests,
+};
+pub use selector::select;

@@ -1,0 +1,187 @@
+//! Discovery of models (`sql/staging/*.sql`, `sql/marts/*.sql`) and singular tests
+//! (`sql/tests/*.sql`), with their settings and dependencies.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::config::{ModelConfig, parse_leading_block};
+use crate::deps::{TableRef, references};
+use crate::error::{Error, Result};
+
+/// How a model is materialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Materialization {
+    /// A view in the session, recomputed by each query that reads it.
+    View,
+    /// A Parquet file at `<warehouse>/marts/<name>.parquet`.
+    Parquet,
+}
+
+/// One SQL model.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Name: the file stem; queries refer to it by this name.
+    pub name: String,
+    /// File, relative to the project root when possible.
+    pub file: String,
+    /// Layer: the folder under `sql/` (`staging` or `marts`).
+    pub layer: String,
+    /// The whole file text, comments included (so engine line numbers match the file).
+    pub sql: String,
+    /// Settings from the leading comment block.
+    pub config: ModelConfig,
+    /// Materialisation.
+    pub materialization: Materialization,
+    /// Models this one reads, by name.
+    pub depends_on: BTreeSet<String>,
+    /// Warehouse tables this one reads.
+    pub sources: BTreeSet<String>,
+}
+
+/// A query under `sql/tests/` whose rows are failures.
+#[derive(Debug, Clone)]
+pub struct SingularTest {
+    /// Name: the file stem.
+    pub name: String,
+    /// File.
+    pub file: String,
+    /// The query.
+    pub sql: String,
+    /// Models it reads.
+    pub depends_on: BTreeSet<String>,
+}
+
+/// Every model and test of a `sql/` directory.
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    /// Models by name.
+    pub models: BTreeMap<String, Model>,
+    /// Singular tests.
+    pub tests: Vec<SingularTest>,
+}
+
+fn sql_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+impl Project {
+    /// Loads `dir` (usually `sql/`). `tables` are the warehouse tables models may read, as
+    /// lower-case names (`participants`, `reference.geography`).
+    pub fn load(dir: &Path, tables: &BTreeSet<String>) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::Io {
+                path: dir.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such models directory",
+                ),
+            });
+        }
+        let mut raw: Vec<(String, String, String, PathBuf)> = Vec::new();
+        for layer in ["staging", "marts"] {
+            for path in sql_files(&dir.join(layer))? {
+                let name = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_lowercase();
+                raw.push((name, layer.to_string(), read(&path)?, path));
+            }
+        }
+        let mut names: BTreeMap<String, String> = BTreeMap::new();
+        for (name, _, _, path) in &raw {
+            let file = path.display().to_string();
+            if let Some(first) = names.insert(name.clone(), file.clone()) {
+                return Err(Error::Duplicate {
+                    name: name.clone(),
+                    first,
+                    second: file,
+                });
+            }
+        }
+        let mut project = Project::default();
+        for (name, layer, sql, path) in raw {
+            let file = path.display().to_string();
+            let (config, _) = parse_leading_block(&sql, &file)?;
+            let refs = references(&sql, &file)?;
+            let (depends_on, sources) = classify(&refs, &names, tables, &file)?;
+            let materialization = match (config.materialized.as_deref(), layer.as_str()) {
+                (Some("parquet"), _) | (None, "marts") => Materialization::Parquet,
+                _ => Materialization::View,
+            };
+            project.models.insert(
+                name.clone(),
+                Model {
+                    name,
+                    file,
+                    layer,
+                    sql,
+                    config,
+                    materialization,
+                    depends_on,
+                    sources,
+                },
+            );
+        }
+        for path in sql_files(&dir.join("tests"))? {
+            let file = path.display().to_string();
+            let sql = read(&path)?;
+            let refs = references(&sql, &file)?;
+            let (depends_on, _) = classify(&refs, &names, tables, &file)?;
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            project.tests.push(SingularTest {
+                name,
+                file,
+                sql,
+                depends_on,
+            });
+        }
+        Ok(project)
+    }
+}
+
+fn classify(
+    refs: &[TableRef],
+    models: &BTreeMap<String, String>,
+    tables: &BTreeSet<String>,
+    file: &str,
+) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
+    let (mut depends_on, mut sources) = (BTreeSet::new(), BTreeSet::new());
+    for r in refs {
+        if models.contains_key(&r.name) {
+            depends_on.insert(r.name.clone());
+        } else if tables.contains(&r.name) {
+            sources.insert(r.name.clone());
+        } else {
+            return Err(Error::UnknownTable {
+                file: file.into(),
+                line: r.line,
+                table: r.name.clone(),
+            });
+        }
+    }
+    Ok((depends_on, sources))
+}

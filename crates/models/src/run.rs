@@ -1,0 +1,427 @@
+//! Building models in dependency order, writing marts atomically, and running data tests.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::datatypes::{Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use futures::StreamExt;
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path as StorePath;
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use url::Url;
+
+use crate::dag::order;
+use crate::error::{Error, Result};
+use crate::project::{Materialization, Model, Project};
+
+/// Where marts go.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// In-memory tables (golden tests, planning).
+    Memory,
+    /// Parquet files under `<root>/marts/`.
+    Warehouse {
+        /// The warehouse root URL, ending in `/`.
+        root: Url,
+    },
+}
+
+/// What happened to one model.
+#[derive(Debug, Clone)]
+pub struct ModelOutcome {
+    /// Model name.
+    pub name: String,
+    /// How it was materialised.
+    pub materialization: Materialization,
+    /// Rows written (marts only).
+    pub rows: Option<u64>,
+    /// Seconds spent.
+    pub seconds: f64,
+    /// Whether it was built (selected) or only made available.
+    pub built: bool,
+}
+
+/// The outcome of a build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildReport {
+    /// Models in the order they were handled.
+    pub models: Vec<ModelOutcome>,
+}
+
+/// The outcome of one data test.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    /// The model (or `tests/<name>` for singular tests).
+    pub model: String,
+    /// The test.
+    pub test: String,
+    /// Failing rows.
+    pub failures: u64,
+    /// The SQL run.
+    pub sql: String,
+}
+
+/// All test outcomes.
+#[derive(Debug, Clone, Default)]
+pub struct TestReport {
+    /// Outcomes, in order.
+    pub tests: Vec<TestOutcome>,
+}
+
+impl TestReport {
+    /// Tests with failing rows.
+    pub fn failed(&self) -> impl Iterator<Item = &TestOutcome> {
+        self.tests.iter().filter(|t| t.failures > 0)
+    }
+}
+
+fn execution_error(model: &Model, source: datafusion::error::DataFusionError) -> Error {
+    let line = source
+        .diagnostic()
+        .and_then(|d| d.span)
+        .map(|s| s.start.line)
+        .unwrap_or(0);
+    Error::Execution {
+        model: model.name.clone(),
+        file: model.file.clone(),
+        line,
+        source: Box::new(source),
+    }
+}
+
+/// URL of the mart file of `name` under `root`.
+pub fn mart_url(root: &Url, name: &str) -> Result<Url> {
+    root.join(&format!("marts/{name}.parquet"))
+        .map_err(|e| Error::Write {
+            model: name.into(),
+            message: e.to_string(),
+        })
+}
+
+fn replace_table(
+    ctx: &SessionContext,
+    model: &Model,
+    provider: Arc<dyn datafusion::catalog::TableProvider>,
+) -> Result<()> {
+    ctx.deregister_table(model.name.as_str())
+        .map_err(|e| execution_error(model, e))?;
+    ctx.register_table(model.name.as_str(), provider)
+        .map_err(|e| execution_error(model, e))?;
+    Ok(())
+}
+
+async fn register_view(ctx: &SessionContext, model: &Model) -> Result<()> {
+    let df = ctx
+        .sql(&model.sql)
+        .await
+        .map_err(|e| execution_error(model, e))?;
+    replace_table(ctx, model, df.into_view())
+}
+
+/// Builds the `selected` models in dependency order into `ctx`. Unselected models are made
+/// available to the selected ones: views are registered, marts are read from their files
+/// (or computed as views when no file exists yet).
+pub async fn build(
+    project: &Project,
+    ctx: &SessionContext,
+    selected: &BTreeSet<String>,
+    target: &Target,
+) -> Result<BuildReport> {
+    let mut report = BuildReport::default();
+    for name in order(project)? {
+        let model = &project.models[&name];
+        let started = Instant::now();
+        let built = selected.contains(&name);
+        let rows = match (model.materialization, built, target) {
+            (Materialization::View, _, _) => {
+                register_view(ctx, model).await?;
+                None
+            }
+            (Materialization::Parquet, false, _) => {
+                register_existing_mart(ctx, model, target).await?;
+                None
+            }
+            (Materialization::Parquet, true, Target::Memory) => {
+                let df = ctx
+                    .sql(&model.sql)
+                    .await
+                    .map_err(|e| execution_error(model, e))?;
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let batches = df.collect().await.map_err(|e| execution_error(model, e))?;
+                let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+                let table = MemTable::try_new(schema, vec![batches])
+                    .map_err(|e| execution_error(model, e))?;
+                replace_table(ctx, model, Arc::new(table))?;
+                Some(rows)
+            }
+            (Materialization::Parquet, true, Target::Warehouse { root }) => {
+                let rows = write_mart(ctx, model, root).await?;
+                Some(rows)
+            }
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(model = %name, built, rows, seconds, "model");
+        report.models.push(ModelOutcome {
+            name,
+            materialization: model.materialization,
+            rows,
+            seconds,
+            built,
+        });
+    }
+    Ok(report)
+}
+
+async fn register_existing_mart(
+    ctx: &SessionContext,
+    model: &Model,
+    target: &Target,
+) -> Result<()> {
+    if let Target::Warehouse { root } = target {
+        let url = mart_url(root, &model.name)?;
+        let store = ctx
+            .runtime_env()
+            .object_store(object_store_url(&url)?)
+            .map_err(|e| execution_error(model, e))?;
+        let path = StorePath::from_url_path(url.path()).map_err(|e| Error::Write {
+            model: model.name.clone(),
+            message: e.to_string(),
+        })?;
+        if store.head(&path).await.is_ok() {
+            ctx.deregister_table(model.name.as_str())
+                .map_err(|e| execution_error(model, e))?;
+            ctx.register_parquet(
+                model.name.as_str(),
+                url.as_str(),
+                ParquetReadOptions::default(),
+            )
+            .await
+            .map_err(|e| execution_error(model, e))?;
+            return Ok(());
+        }
+    }
+    register_view(ctx, model).await
+}
+
+/// Registers every model for queries: staging models as views, marts from their Parquet files
+/// (as views when not built yet).
+pub async fn register_marts(project: &Project, ctx: &SessionContext, root: &Url) -> Result<()> {
+    let target = Target::Warehouse { root: root.clone() };
+    for name in order(project)? {
+        let model = &project.models[&name];
+        match model.materialization {
+            Materialization::View => register_view(ctx, model).await?,
+            Materialization::Parquet => register_existing_mart(ctx, model, &target).await?,
+        }
+    }
+    Ok(())
+}
+
+fn object_store_url(url: &Url) -> Result<ObjectStoreUrl> {
+    let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    ObjectStoreUrl::parse(base).map_err(|e| Error::Write {
+        model: url.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes the model's result to `<root>/marts/<name>.parquet`: to a temporary name first,
+/// then renamed into place, so readers never see a half-written file. Column descriptions go
+/// into the Parquet key-value metadata (`ansinh.column.<name>`) and the Arrow field metadata.
+async fn write_mart(ctx: &SessionContext, model: &Model, root: &Url) -> Result<u64> {
+    let write_error = |message: String| Error::Write {
+        model: model.name.clone(),
+        message,
+    };
+    let df = ctx
+        .sql(&model.sql)
+        .await
+        .map_err(|e| execution_error(model, e))?;
+    let described: Vec<Field> = df
+        .schema()
+        .as_arrow()
+        .fields()
+        .iter()
+        .map(|f| match model.config.columns.get(f.name()) {
+            Some(text) => f
+                .as_ref()
+                .clone()
+                .with_metadata(HashMap::from([("description".to_string(), text.clone())])),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(described));
+    let mut metadata = vec![KeyValue::new(
+        "ansinh.model".to_string(),
+        model.name.clone(),
+    )];
+    if let Some(description) = &model.config.description {
+        metadata.push(KeyValue::new(
+            "ansinh.description".to_string(),
+            description.clone(),
+        ));
+    }
+    for (column, text) in &model.config.columns {
+        metadata.push(KeyValue::new(
+            format!("ansinh.column.{column}"),
+            text.clone(),
+        ));
+    }
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_key_value_metadata(Some(metadata))
+        .build();
+
+    let url = mart_url(root, &model.name)?;
+    let store = ctx
+        .runtime_env()
+        .object_store(object_store_url(&url)?)
+        .map_err(|e| execution_error(model, e))?;
+    let final_path =
+        StorePath::from_url_path(url.path()).map_err(|e| write_error(e.to_string()))?;
+    let tmp_name = format!(
+        "marts/.{}.{}.tmp",
+        model.name,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
+    let tmp_url = root
+        .join(&tmp_name)
+        .map_err(|e| write_error(e.to_string()))?;
+    let tmp_path =
+        StorePath::from_url_path(tmp_url.path()).map_err(|e| write_error(e.to_string()))?;
+
+    let mut stream = df
+        .execute_stream()
+        .await
+        .map_err(|e| execution_error(model, e))?;
+    let mut writer = AsyncArrowWriter::try_new(
+        BufWriter::new(Arc::clone(&store), tmp_path.clone()),
+        Arc::clone(&schema),
+        Some(props),
+    )
+    .map_err(|e| write_error(e.to_string()))?;
+    let mut rows = 0u64;
+    let result: Result<()> = async {
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| execution_error(model, e))?;
+            let batch = batch
+                .with_schema(Arc::clone(&schema))
+                .map_err(|e| write_error(e.to_string()))?;
+            rows += batch.num_rows() as u64;
+            writer
+                .write(&batch)
+                .await
+                .map_err(|e| write_error(e.to_string()))?;
+        }
+        writer
+            .close()
+            .await
+            .map_err(|e| write_error(e.to_string()))?;
+        store
+            .rename(&tmp_path, &final_path)
+            .await
+            .map_err(|e| write_error(e.to_string()))?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = store.delete(&tmp_path).await;
+        return Err(e);
+    }
+    ctx.deregister_table(model.name.as_str())
+        .map_err(|e| execution_error(model, e))?;
+    ctx.register_parquet(
+        model.name.as_str(),
+        url.as_str(),
+        ParquetReadOptions::default(),
+    )
+    .await
+    .map_err(|e| execution_error(model, e))?;
+    Ok(rows)
+}
+
+async fn count_rows(
+    ctx: &SessionContext,
+    sql: &str,
+) -> std::result::Result<u64, datafusion::error::DataFusionError> {
+    let batches = ctx
+        .sql(&format!("SELECT COUNT(*) FROM ({sql}\n)"))
+        .await?
+        .collect()
+        .await?;
+    let n = batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .map(|a| a.value(0))
+        })
+        .unwrap_or(0);
+    Ok(n as u64)
+}
+
+/// Runs the declarative tests of the `selected` models and the singular tests that read any
+/// of them. The models must be registered in `ctx` (by [`build`] or [`register_marts`]).
+pub async fn run_tests(
+    project: &Project,
+    ctx: &SessionContext,
+    selected: &BTreeSet<String>,
+) -> Result<TestReport> {
+    let mut report = TestReport::default();
+    for name in order(project)? {
+        if !selected.contains(&name) {
+            continue;
+        }
+        let model = &project.models[&name];
+        for test in &model.config.tests {
+            let sql = test.failing_rows_sql(&name);
+            let failures = count_rows(ctx, &sql)
+                .await
+                .map_err(|e| execution_error(model, e))?;
+            report.tests.push(TestOutcome {
+                model: name.clone(),
+                test: test.name(),
+                failures,
+                sql,
+            });
+        }
+    }
+    for test in &project.tests {
+        let all = selected.len() == project.models.len();
+        if !all && test.depends_on.is_disjoint(selected) {
+            continue;
+        }
+        let as_model = Model {
+            name: format!("tests/{}", test.name),
+            file: test.file.clone(),
+            layer: "tests".into(),
+            sql: test.sql.clone(),
+            config: Default::default(),
+            materialization: Materialization::View,
+            depends_on: test.depends_on.clone(),
+            sources: Default::default(),
+        };
+        let failures = count_rows(ctx, test.sql.trim().trim_end_matches(';'))
+            .await
+            .map_err(|e| execution_error(&as_model, e))?;
+        report.tests.push(TestOutcome {
+            model: as_model.name.clone(),
+            test: "singular".into(),
+            failures,
+            sql: test.sql.clone(),
+        });
+    }
+    Ok(report)
+}

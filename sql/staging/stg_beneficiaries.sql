@@ -1,0 +1,55 @@
+-- description = "Persons receiving a benefit that counts toward the pension-receipt indicator (HUU_TRI, TRO_CAP_HANG_THANG, HUU_TRI_XA_HOI): one row per month and person, assigned to the lowest office code, with age at the end of the month and whether it is at or past the statutory retirement age of that year."
+-- tags = ["staging", "pension"]
+-- [columns]
+-- period = "First day of the month of the extract."
+-- person = "Pseudonym of the person."
+-- office = "Office whose record was kept (the lowest code)."
+-- district_code = "District of the kept record."
+-- sex = "M or F."
+-- birth_month = "First day of the birth month (1 January for a birth year alone)."
+-- age_months = "Completed months of age at the end of the month: a person reaches an age on the last day of the month in which they reach it."
+-- retirement_age_months = "Statutory retirement age for the person's sex in the year of the month."
+-- past_retirement_age = "age_months >= retirement_age_months."
+-- [[tests]]
+-- unique = ["period", "person"]
+-- [[tests]]
+-- not_null = ["period", "person", "district_code", "past_retirement_age"]
+WITH counted AS (
+    SELECT
+        CAST(b.period || '-01' AS DATE) AS period,
+        b.person,
+        b.office,
+        COALESCE(b.district_code, b.office) AS district_code,
+        b.sex,
+        b.birth_month,
+        ROW_NUMBER() OVER (PARTITION BY b.period, b.person ORDER BY b.office ASC, b.source_line ASC) AS pick
+    FROM beneficiaries AS b
+    WHERE b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
+),
+aged AS (
+    SELECT
+        period,
+        person,
+        office,
+        district_code,
+        sex,
+        birth_month,
+        CAST(
+            (date_part('year', period) * 12 + date_part('month', period))
+            - (date_part('year', birth_month) * 12 + date_part('month', birth_month))
+        AS INT) AS age_months
+    FROM counted
+    WHERE pick = 1
+)
+SELECT
+    a.period,
+    a.person,
+    a.office,
+    a.district_code,
+    a.sex,
+    a.birth_month,
+    a.age_months,
+    r.total_months AS retirement_age_months,
+    a.age_months >= r.total_months AS past_retirement_age
+FROM aged AS a
+JOIN retirement_age AS r ON r.year = CAST(date_part('year', a.period) AS INT) AND r.sex = a.sex
