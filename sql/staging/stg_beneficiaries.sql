@@ -2,7 +2,7 @@
 -- tags = ["staging", "pension"]
 -- [columns]
 -- period = "First day of the month of the extract."
--- person = "Pseudonym of the person."
+-- person = "Pseudonym of the person, resolved through person_links."
 -- office = "Office whose record was kept (the lowest code)."
 -- district_code = "District of the kept record."
 -- sex = "M or F."
@@ -14,16 +14,25 @@
 -- unique = ["period", "person"]
 -- [[tests]]
 -- not_null = ["period", "person", "district_code", "past_retirement_age"]
-WITH counted AS (
+WITH links AS (
+    SELECT national_id_key, MIN(person_id_key) AS person_id_key
+    FROM person_links
+    GROUP BY national_id_key
+),
+counted AS (
     SELECT
         CAST(b.period || '-01' AS DATE) AS period,
-        b.person,
+        COALESCE(b.person_id_key, l.person_id_key, b.national_id_key, b.person) AS person,
         b.office,
         COALESCE(b.district_code, b.office) AS district_code,
         b.sex,
         b.birth_month,
-        ROW_NUMBER() OVER (PARTITION BY b.period, b.person ORDER BY b.office ASC, b.source_line ASC) AS pick
+        ROW_NUMBER() OVER (
+            PARTITION BY b.period, COALESCE(b.person_id_key, l.person_id_key, b.national_id_key, b.person)
+            ORDER BY b.office ASC, b.source_line ASC
+        ) AS pick
     FROM beneficiaries AS b
+    LEFT JOIN links AS l ON b.person_id_key IS NULL AND l.national_id_key = b.national_id_key
     WHERE b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
 ),
 aged AS (

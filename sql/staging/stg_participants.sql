@@ -3,7 +3,7 @@
 -- [columns]
 -- period = "First day of the month of the extract."
 -- scheme = "BHXH_BB, BHXH_TN, BHYT or BHTN."
--- person = "Pseudonym of the person."
+-- person = "Pseudonym of the person, resolved through person_links: a record carrying only the 12-digit number takes the pseudonym of the 10-digit code it was linked to by any record, in any month or office."
 -- office = "Office whose record was kept."
 -- district_code = "District of the kept record (the office where the extract has no district)."
 -- commune_code = "Commune of the kept record."
@@ -15,25 +15,37 @@
 -- unique = ["period", "scheme", "person"]
 -- [[tests]]
 -- not_null = ["period", "scheme", "person", "district_code"]
-WITH ranked AS (
+WITH links AS (
+    SELECT national_id_key, MIN(person_id_key) AS person_id_key
+    FROM person_links
+    GROUP BY national_id_key
+),
+resolved AS (
+    SELECT
+        p.*,
+        COALESCE(p.person_id_key, l.person_id_key, p.national_id_key, p.person) AS resolved_person
+    FROM participants AS p
+    LEFT JOIN links AS l ON p.person_id_key IS NULL AND l.national_id_key = p.national_id_key
+    WHERE p.status = 1
+),
+ranked AS (
     SELECT
         CAST(p.period || '-01' AS DATE) AS period,
         p.scheme,
-        p.person,
+        p.resolved_person AS person,
         p.office,
         COALESCE(p.district_code, p.office) AS district_code,
         p.commune_code,
         p.sex,
         p.birth_month,
-        COUNT(*) OVER (PARTITION BY p.period, p.scheme, p.person) AS records,
-        MIN(p.office) OVER (PARTITION BY p.period, p.scheme, p.person)
-            <> MAX(p.office) OVER (PARTITION BY p.period, p.scheme, p.person) AS cross_office_duplicate,
+        COUNT(*) OVER (PARTITION BY p.period, p.scheme, p.resolved_person) AS records,
+        MIN(p.office) OVER (PARTITION BY p.period, p.scheme, p.resolved_person)
+            <> MAX(p.office) OVER (PARTITION BY p.period, p.scheme, p.resolved_person) AS cross_office_duplicate,
         ROW_NUMBER() OVER (
-            PARTITION BY p.period, p.scheme, p.person
+            PARTITION BY p.period, p.scheme, p.resolved_person
             ORDER BY p.paid_through DESC NULLS LAST, p.contribution_base DESC NULLS LAST, p.office ASC, p.source_line ASC
         ) AS pick
-    FROM participants AS p
-    WHERE p.status = 1
+    FROM resolved AS p
 )
 SELECT period, scheme, person, office, district_code, commune_code, sex, birth_month, records, cross_office_duplicate
 FROM ranked

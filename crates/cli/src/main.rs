@@ -40,6 +40,14 @@ enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// Show the deliveries matrix: loaded, restated, refused, pending or missing.
     Status(commands::status::StatusArgs),
+    /// Build the SQL models in dependency order; marts become Parquet files.
+    Build(commands::models::SelectArgs),
+    /// Run the data tests of the models (declarative and sql/tests/*.sql).
+    Test(commands::models::SelectArgs),
+    /// Show the order in which models would be built, their inputs and SQL; runs nothing.
+    Plan(commands::models::PlanArgs),
+    /// Run a SQL query over every table, reference table and model.
+    Sql(commands::models::SqlArgs),
     /// Print the commented default configuration.
     Config,
 }
@@ -77,6 +85,10 @@ async fn run(cli: Cli) -> Result<u8, exit::Failure> {
         Command::Generate(args) => commands::generate::run(args),
         Command::Ingest(args) => commands::ingest::run(&global, args).await,
         Command::Status(args) => commands::status::run(&global, args).await,
+        Command::Build(args) => commands::models::run_build(&global, args).await,
+        Command::Test(args) => commands::models::run_test(&global, args).await,
+        Command::Plan(args) => commands::models::run_plan(&global, args),
+        Command::Sql(args) => commands::models::run_sql(&global, args).await,
         Command::Config => {
             print!("{}", ansinh_core::Config::default_toml());
             Ok(exit::SUCCESS)

@@ -23,6 +23,30 @@ pub struct Config {
     pub pseudonym_key_file: Option<String>,
     /// Ingest settings.
     pub ingest: IngestConfig,
+    /// SQL model settings.
+    pub models: ModelsConfig,
+}
+
+/// Settings of the SQL models (`ansinh build`, `test`, `plan`, `sql`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// Directory of the models: `staging/`, `marts/`, `tests/`.
+    pub dir: String,
+    /// Memory the query engine may use, in MiB; operators spill to disk beyond it.
+    pub memory_limit_mb: usize,
+    /// Directory for spill files; the system temporary directory when unset.
+    pub spill_dir: Option<String>,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        Self {
+            dir: "sql".into(),
+            memory_limit_mb: 2048,
+            spill_dir: None,
+        }
+    }
 }
 
 /// Settings of `ansinh ingest`.
@@ -45,6 +69,7 @@ impl Default for Config {
             reference: "config/reference".into(),
             pseudonym_key_file: None,
             ingest: IngestConfig::default(),
+            models: ModelsConfig::default(),
         }
     }
 }
@@ -102,6 +127,21 @@ const SETTINGS: &[Setting] = &[
         key: "ingest.encoding",
         doc: "Text encoding of CSV extracts: auto (UTF-8, else Windows-1258), utf-8, windows-1258.",
         env: "ANSINH_INGEST__ENCODING",
+    },
+    Setting {
+        key: "models.dir",
+        doc: "Directory of the SQL models: staging/, marts/ and tests/.",
+        env: "ANSINH_MODELS__DIR",
+    },
+    Setting {
+        key: "models.memory_limit_mb",
+        doc: "Memory the query engine may use, in MiB; sorts, joins and aggregations spill beyond it.",
+        env: "ANSINH_MODELS__MEMORY_LIMIT_MB",
+    },
+    Setting {
+        key: "models.spill_dir",
+        doc: "Directory for spill files. Unset: the system temporary directory.",
+        env: "ANSINH_MODELS__SPILL_DIR",
     },
 ];
 
@@ -163,6 +203,13 @@ impl Config {
                         .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
                 }
                 "ingest.encoding" => self.ingest.encoding = value.clone(),
+                "models.dir" => self.models.dir = value.clone(),
+                "models.memory_limit_mb" => {
+                    self.models.memory_limit_mb = value
+                        .parse()
+                        .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
+                }
+                "models.spill_dir" => self.models.spill_dir = Some(value.clone()),
                 _ => {}
             }
         }
@@ -186,6 +233,9 @@ impl Config {
         if !["auto", "utf-8", "windows-1258"].contains(&self.ingest.encoding.as_str()) {
             return bad("ingest.encoding", "must be auto, utf-8 or windows-1258");
         }
+        if self.models.memory_limit_mb < 64 {
+            return bad("models.memory_limit_mb", "must be at least 64");
+        }
         Ok(())
     }
 
@@ -200,6 +250,8 @@ impl Config {
                 "ingest.max_reject_ratio" => defaults.ingest.max_reject_ratio.to_string(),
                 "ingest.batch_rows" => defaults.ingest.batch_rows.to_string(),
                 "ingest.encoding" => format!("{:?}", defaults.ingest.encoding),
+                "models.dir" => format!("{:?}", defaults.models.dir),
+                "models.memory_limit_mb" => defaults.models.memory_limit_mb.to_string(),
                 _ => return None,
             })
         };

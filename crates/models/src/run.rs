@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::datatypes::{Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
@@ -245,19 +245,26 @@ async fn write_mart(ctx: &SessionContext, model: &Model, root: &Url) -> Result<u
         .sql(&model.sql)
         .await
         .map_err(|e| execution_error(model, e))?;
-    let described: Vec<Field> = df
-        .schema()
-        .as_arrow()
-        .fields()
-        .iter()
-        .map(|f| match model.config.columns.get(f.name()) {
-            Some(text) => f
-                .as_ref()
-                .clone()
-                .with_metadata(HashMap::from([("description".to_string(), text.clone())])),
-            None => f.as_ref().clone(),
-        })
-        .collect();
+    // Marts are an interface: strings are plain UTF-8 whatever the engine used inside.
+    let described: Vec<Field> =
+        df.schema()
+            .as_arrow()
+            .fields()
+            .iter()
+            .map(|f| {
+                let data_type = match f.data_type() {
+                    DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+                    DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+                    other => other.clone(),
+                };
+                let field = Field::new(f.name(), data_type, f.is_nullable());
+                match model.config.columns.get(f.name()) {
+                    Some(text) => field
+                        .with_metadata(HashMap::from([("description".to_string(), text.clone())])),
+                    None => field,
+                }
+            })
+            .collect();
     let schema = Arc::new(Schema::new(described));
     let mut metadata = vec![KeyValue::new(
         "ansinh.model".to_string(),
@@ -315,8 +322,14 @@ async fn write_mart(ctx: &SessionContext, model: &Model, root: &Url) -> Result<u
     let result: Result<()> = async {
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| execution_error(model, e))?;
-            let batch = batch
-                .with_schema(Arc::clone(&schema))
+            let columns = batch
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(column, field)| arrow::compute::cast(column, field.data_type()))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| write_error(e.to_string()))?;
+            let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
                 .map_err(|e| write_error(e.to_string()))?;
             rows += batch.num_rows() as u64;
             writer

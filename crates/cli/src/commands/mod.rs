@@ -3,4 +3,5 @@
 pub mod demo;
 pub mod generate;
 pub mod ingest;
+pub mod models;
 pub mod status;

@@ -1,0 +1,82 @@
+-- description = "Coverage by month, unit (the province and each district) and indicator. Numerators count distinct persons active in the month's extracts: province rows count each person once, not the sum of districts. Denominators: labour force within working age for the social and unemployment insurance indicators, total population for health insurance, population at or past retirement age for pension receipt; annual denominators apply to every month of their year."
+-- tags = ["mart", "coverage"]
+-- [columns]
+-- period = "First day of the month."
+-- unit_code = "GSO code of the unit: the province (56) or a district."
+-- unit_level = "province or district."
+-- indicator = "si_coverage, si_compulsory_coverage, si_voluntary_coverage, ui_coverage, hi_coverage or pension_receipt_rate."
+-- numerator = "Distinct persons counted by the indicator in the unit and month."
+-- denominator = "The indicator's population for the unit and the month's year (null when the reference data has none)."
+-- rate = "numerator / denominator, a fraction (0.3227 = 32.27%)."
+-- [[tests]]
+-- unique = ["period", "unit_code", "indicator"]
+-- [[tests]]
+-- not_null = ["period", "unit_code", "unit_level", "indicator", "numerator"]
+-- [[tests]]
+-- accepted_values = { column = "unit_level", values = ["province", "district"] }
+-- [[tests]]
+-- accepted_values = { column = "indicator", values = ["si_coverage", "si_compulsory_coverage", "si_voluntary_coverage", "ui_coverage", "hi_coverage", "pension_receipt_rate"] }
+-- [[tests]]
+-- relationships = { column = "unit_code", to = "reference.geography", field = "unit_code" }
+WITH province AS (
+    SELECT MIN(unit_code) AS unit_code FROM reference.geography WHERE level = 'province'
+),
+indicators AS (
+    SELECT column1 AS indicator, column2 AS base
+    FROM (VALUES
+        ('si_coverage', 'labor_force'),
+        ('si_compulsory_coverage', 'labor_force'),
+        ('si_voluntary_coverage', 'labor_force'),
+        ('ui_coverage', 'labor_force'),
+        ('hi_coverage', 'population'),
+        ('pension_receipt_rate', 'past_age')
+    )
+),
+-- Every unit with any record in a month gets a row for every indicator, zero or not.
+units AS (
+    SELECT DISTINCT CAST(period || '-01' AS DATE) AS period, COALESCE(district_code, office) AS unit_code, 'district' AS unit_level
+    FROM participants
+    UNION
+    SELECT DISTINCT CAST(period || '-01' AS DATE), COALESCE(district_code, office), 'district'
+    FROM beneficiaries
+),
+scaffold AS (
+    SELECT u.period, u.unit_code, u.unit_level, i.indicator, i.base FROM units AS u CROSS JOIN indicators AS i
+    UNION ALL
+    SELECT DISTINCT u.period, p.unit_code, 'province', i.indicator, i.base
+    FROM units AS u CROSS JOIN province AS p CROSS JOIN indicators AS i
+),
+numerators AS (
+    SELECT m.period, p.unit_code, m.indicator, COUNT(DISTINCT m.person) AS numerator
+    FROM stg_indicator_members AS m CROSS JOIN province AS p
+    GROUP BY m.period, p.unit_code, m.indicator
+    UNION ALL
+    SELECT period, district_code, indicator, COUNT(DISTINCT person)
+    FROM stg_indicator_members
+    GROUP BY period, district_code, indicator
+),
+denominators AS (
+    SELECT year, unit_code, 'labor_force' AS base, CAST(labor_force AS DOUBLE) AS denominator
+    FROM reference.labor_force
+    UNION ALL
+    SELECT year, unit_code, 'population', CAST(SUM(population) AS DOUBLE)
+    FROM reference.population
+    GROUP BY year, unit_code
+    UNION ALL
+    SELECT year, unit_code, 'past_age', population_past_age
+    FROM population_past_age
+    WHERE sex = 'T'
+)
+SELECT
+    s.period,
+    s.unit_code,
+    s.unit_level,
+    s.indicator,
+    COALESCE(n.numerator, 0) AS numerator,
+    d.denominator,
+    CAST(COALESCE(n.numerator, 0) AS DOUBLE) / d.denominator AS rate
+FROM scaffold AS s
+LEFT JOIN numerators AS n
+    ON n.period = s.period AND n.unit_code = s.unit_code AND n.indicator = s.indicator
+LEFT JOIN denominators AS d
+    ON d.year = CAST(date_part('year', s.period) AS INT) AND d.unit_code = s.unit_code AND d.base = s.base

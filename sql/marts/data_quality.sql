@@ -1,0 +1,110 @@
+-- description = "Quality of every expected delivery (kind, month, office): what the latest file did (loaded, restated, refused) or that it is missing, its rows and rejects by reason, and the persons of the office-month that are also active in the same scheme in another office's extract. Expected offices are the districts valid in the month; months run from the first to the last with any delivery."
+-- tags = ["mart", "quality"]
+-- [columns]
+-- period = "First day of the month."
+-- office = "Office code."
+-- kind = "participants or beneficiaries."
+-- state = "loaded, restated, refused (the earlier load, if any, stays) or missing."
+-- file = "Latest file of the delivery."
+-- rows_read = "Data rows of the file in effect (the refused file when refused)."
+-- rows_loaded = "Rows loaded by the file in effect."
+-- rows_rejected = "Rows rejected by the file in effect (the refused file when refused)."
+-- reject_reasons = "Rejects of the loaded file by reason, e.g. invalid_date=2, unknown_commune=1."
+-- cross_office_duplicates = "Persons active in a scheme here and in another office's extract of the same month (participants only)."
+-- missing = "Whether the delivery is expected but absent."
+-- [[tests]]
+-- unique = ["period", "office", "kind"]
+-- [[tests]]
+-- accepted_values = { column = "state", values = ["loaded", "restated", "refused", "missing"] }
+WITH fact_loads AS (
+    SELECT
+        *,
+        CAST(period || '-01' AS DATE) AS month,
+        ROW_NUMBER() OVER (PARTITION BY kind, period, office ORDER BY loaded_at DESC) AS newest
+    FROM _loads
+    WHERE kind IN ('participants', 'beneficiaries')
+),
+bounds AS (
+    SELECT
+        MIN(CAST(date_part('year', month) * 12 + date_part('month', month) - 1 AS INT)) AS first_index,
+        MAX(CAST(date_part('year', month) * 12 + date_part('month', month) - 1 AS INT)) AS last_index
+    FROM fact_loads
+),
+months AS (
+    SELECT make_date(CAST(i / 12 AS INT), CAST(i % 12 + 1 AS INT), 1) AS month
+    FROM (
+        SELECT b.first_index + CAST(g.value AS INT) AS i, b.last_index
+        FROM bounds AS b CROSS JOIN generate_series(0, 1200) AS g
+        WHERE b.first_index IS NOT NULL
+    )
+    WHERE i <= last_index
+),
+kinds AS (
+    SELECT column1 AS kind FROM (VALUES ('participants'), ('beneficiaries'))
+),
+expected AS (
+    SELECT m.month, g.unit_code AS office, k.kind
+    FROM months AS m
+    CROSS JOIN kinds AS k
+    JOIN reference.geography AS g
+        ON g.level = 'district'
+        AND (g.valid_from IS NULL OR g.valid_from <= CAST(m.month + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
+        AND (g.valid_to IS NULL OR g.valid_to >= m.month)
+    UNION
+    SELECT month, office, kind FROM fact_loads
+),
+newest AS (
+    SELECT * FROM fact_loads WHERE newest = 1
+),
+effective AS (
+    SELECT kind, period, office, file, rows_read, rows_loaded, rows_rejected,
+        ROW_NUMBER() OVER (PARTITION BY kind, period, office ORDER BY loaded_at DESC) AS pick
+    FROM fact_loads
+    WHERE outcome IN ('loaded', 'restated')
+),
+restated AS (
+    SELECT DISTINCT kind, period, office FROM fact_loads WHERE outcome = 'restated'
+),
+reasons AS (
+    SELECT kind, period, office, string_agg(reason || '=' || CAST(n AS VARCHAR), ', ' ORDER BY reason) AS reject_reasons
+    FROM (SELECT kind, period, office, reason, COUNT(*) AS n FROM rejects GROUP BY kind, period, office, reason)
+    GROUP BY kind, period, office
+),
+duplicates AS (
+    SELECT period, office, COUNT(DISTINCT person) AS persons
+    FROM (
+        SELECT p.period, p.office, p.scheme, p.person,
+            COUNT(DISTINCT p.office) OVER (PARTITION BY p.period, p.scheme, p.person) AS offices
+        FROM (SELECT DISTINCT period, office, scheme, person FROM participants WHERE status = 1) AS p
+    )
+    WHERE offices > 1
+    GROUP BY period, office
+)
+SELECT
+    e.month AS period,
+    e.office,
+    e.kind,
+    CASE
+        WHEN n.outcome = 'refused' THEN 'refused'
+        WHEN n.outcome IS NULL THEN 'missing'
+        WHEN r.office IS NOT NULL THEN 'restated'
+        ELSE 'loaded'
+    END AS state,
+    n.file,
+    CASE WHEN n.outcome = 'refused' THEN n.rows_read ELSE ef.rows_read END AS rows_read,
+    COALESCE(ef.rows_loaded, 0) AS rows_loaded,
+    CASE WHEN n.outcome = 'refused' THEN n.rows_rejected ELSE ef.rows_rejected END AS rows_rejected,
+    rs.reject_reasons,
+    CASE WHEN e.kind = 'participants' THEN COALESCE(d.persons, 0) END AS cross_office_duplicates,
+    n.outcome IS NULL AS missing
+FROM expected AS e
+LEFT JOIN newest AS n
+    ON n.kind = e.kind AND n.month = e.month AND n.office = e.office
+LEFT JOIN effective AS ef
+    ON ef.kind = e.kind AND CAST(ef.period || '-01' AS DATE) = e.month AND ef.office = e.office AND ef.pick = 1
+LEFT JOIN restated AS r
+    ON r.kind = e.kind AND CAST(r.period || '-01' AS DATE) = e.month AND r.office = e.office
+LEFT JOIN reasons AS rs
+    ON rs.kind = e.kind AND CAST(rs.period || '-01' AS DATE) = e.month AND rs.office = e.office
+LEFT JOIN duplicates AS d
+    ON CAST(d.period || '-01' AS DATE) = e.month AND d.office = e.office

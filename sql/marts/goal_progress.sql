@@ -1,0 +1,84 @@
+-- description = "Progress toward each target in reference.targets (indicator, unit, target year): the latest rate no later than December of the target year, the gap in percentage points and in persons, what is needed per month to close it, the trailing 12-month net change, the rate projected to the deadline at that pace, and a status."
+-- tags = ["mart", "goals"]
+-- [columns]
+-- indicator = "The indicator, as in coverage_monthly."
+-- unit_code = "GSO code of the unit the target is for."
+-- target_year = "Year the target is for (deadline: December of that year)."
+-- target_rate = "Target, a fraction."
+-- source = "Where the target comes from."
+-- as_of = "Latest month with data, no later than December of the target year (null when none)."
+-- actual_rate = "Rate in the as_of month."
+-- numerator = "Persons counted in the as_of month."
+-- denominator = "Denominator in the as_of month."
+-- gap_pp = "target_rate minus actual_rate, in percentage points (negative when ahead)."
+-- gap_persons = "ceil(target_rate x denominator) - numerator, not below 0: persons still needed."
+-- months_left = "Months from as_of to December of the target year."
+-- required_monthly_net = "gap_persons / months_left: net new persons needed per month (null when no months are left)."
+-- trailing_12m_avg_net = "(numerator - numerator 12 months earlier) / 12: net change per month over the last year (null without data a year earlier)."
+-- projected_rate = "(numerator + trailing_12m_avg_net x months_left) / denominator: the rate at the deadline at the current pace."
+-- status = "achieved (actual_rate >= target_rate), on_track (projected_rate >= target_rate), off_track, or no_data."
+-- [[tests]]
+-- unique = ["indicator", "unit_code", "target_year"]
+-- [[tests]]
+-- accepted_values = { column = "status", values = ["achieved", "on_track", "off_track", "no_data"] }
+-- [[tests]]
+-- not_null = ["indicator", "unit_code", "target_year", "target_rate", "status"]
+WITH targets AS (
+    SELECT indicator, unit_code, year AS target_year, target_rate, source FROM reference.targets
+),
+latest AS (
+    SELECT t.indicator, t.unit_code, t.target_year, MAX(cm.period) AS as_of
+    FROM targets AS t
+    JOIN coverage_monthly AS cm
+        ON cm.indicator = t.indicator AND cm.unit_code = t.unit_code
+        AND cm.period <= make_date(t.target_year, 12, 1)
+        AND cm.denominator IS NOT NULL
+    GROUP BY t.indicator, t.unit_code, t.target_year
+),
+current AS (
+    SELECT
+        t.indicator, t.unit_code, t.target_year, t.target_rate, t.source, l.as_of,
+        cm.rate AS actual_rate, cm.numerator, cm.denominator,
+        (t.target_year * 12 + 12)
+            - CAST(date_part('year', l.as_of) * 12 + date_part('month', l.as_of) AS INT) AS months_left,
+        CAST(year_ago.numerator - cm.numerator AS DOUBLE) AS minus_net_12m
+    FROM targets AS t
+    LEFT JOIN latest AS l
+        ON l.indicator = t.indicator AND l.unit_code = t.unit_code AND l.target_year = t.target_year
+    LEFT JOIN coverage_monthly AS cm
+        ON cm.indicator = t.indicator AND cm.unit_code = t.unit_code AND cm.period = l.as_of
+    LEFT JOIN coverage_monthly AS year_ago
+        ON year_ago.indicator = t.indicator AND year_ago.unit_code = t.unit_code
+        AND year_ago.period = CAST(l.as_of - INTERVAL '12 months' AS DATE)
+),
+measured AS (
+    SELECT
+        *,
+        (target_rate - actual_rate) * 100 AS gap_pp,
+        GREATEST(CAST(ceil(round(target_rate * denominator, 6)) AS BIGINT) - numerator, 0) AS gap_persons,
+        -minus_net_12m / 12.0 AS trailing_12m_avg_net
+    FROM current
+)
+SELECT
+    indicator,
+    unit_code,
+    target_year,
+    target_rate,
+    source,
+    as_of,
+    actual_rate,
+    numerator,
+    denominator,
+    gap_pp,
+    gap_persons,
+    months_left,
+    CASE WHEN months_left > 0 THEN CAST(gap_persons AS DOUBLE) / months_left END AS required_monthly_net,
+    trailing_12m_avg_net,
+    (numerator + trailing_12m_avg_net * months_left) / denominator AS projected_rate,
+    CASE
+        WHEN as_of IS NULL THEN 'no_data'
+        WHEN actual_rate >= target_rate THEN 'achieved'
+        WHEN (numerator + trailing_12m_avg_net * months_left) / denominator >= target_rate THEN 'on_track'
+        ELSE 'off_track'
+    END AS status
+FROM measured
