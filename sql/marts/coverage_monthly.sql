@@ -7,7 +7,7 @@
 -- indicator = "si_coverage, si_compulsory_coverage, si_voluntary_coverage, ui_coverage, hi_coverage or pension_receipt_rate."
 -- numerator = "Distinct persons counted by the indicator in the unit and month."
 -- denominator = "The indicator's population for the unit and the month's year (null when the reference data has none)."
--- rate = "numerator / denominator, a fraction (0.3227 = 32.27%)."
+-- rate = "numerator / denominator, a fraction (0.3227 = 32.27%); null when the denominator is unknown or zero."
 -- [[tests]]
 -- unique = ["period", "unit_code", "indicator"]
 -- [[tests]]
@@ -74,7 +74,7 @@ SELECT
     s.indicator,
     COALESCE(n.numerator, 0) AS numerator,
     d.denominator,
-    CAST(COALESCE(n.numerator, 0) AS DOUBLE) / d.denominator AS rate
+    CASE WHEN d.denominator > 0 THEN CAST(COALESCE(n.numerator, 0) AS DOUBLE) / d.denominator END AS rate
 FROM scaffold AS s
 LEFT JOIN numerators AS n
     ON n.period = s.period AND n.unit_code = s.unit_code AND n.indicator = s.indicator

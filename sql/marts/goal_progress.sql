@@ -55,7 +55,9 @@ measured AS (
     SELECT
         *,
         (target_rate - actual_rate) * 100 AS gap_pp,
-        GREATEST(CAST(ceil(round(target_rate * denominator, 6)) AS BIGINT) - numerator, 0) AS gap_persons,
+        CASE WHEN as_of IS NOT NULL
+            THEN GREATEST(CAST(ceil(round(target_rate * denominator, 6)) AS BIGINT) - numerator, 0)
+        END AS gap_persons,
         -minus_net_12m / 12.0 AS trailing_12m_avg_net
     FROM current
 )

@@ -7,7 +7,7 @@
 -- sex = "M, F, or T for both sexes."
 -- beneficiaries = "Distinct persons past retirement age receiving a counted benefit."
 -- population_past_age = "Population at or past retirement age (fractional formula of DOMAIN.md)."
--- rate = "beneficiaries / population_past_age, a fraction."
+-- rate = "beneficiaries / population_past_age, a fraction; null when the population is unknown or zero."
 -- [[tests]]
 -- unique = ["period", "unit_code", "sex"]
 -- [[tests]]
@@ -51,7 +51,9 @@ SELECT
     s.sex,
     COALESCE(c.beneficiaries, 0) AS beneficiaries,
     d.population_past_age,
-    CAST(COALESCE(c.beneficiaries, 0) AS DOUBLE) / d.population_past_age AS rate
+    CASE WHEN d.population_past_age > 0
+        THEN CAST(COALESCE(c.beneficiaries, 0) AS DOUBLE) / d.population_past_age
+    END AS rate
 FROM scaffold AS s
 LEFT JOIN counts AS c ON c.period = s.period AND c.unit_code = s.unit_code AND c.sex = s.sex
 LEFT JOIN population_past_age AS d

@@ -11,3 +11,4 @@ mod messy;
 mod privacy;
 mod readers;
 mod restatement;
+mod slt;
