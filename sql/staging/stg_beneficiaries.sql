@@ -1,4 +1,6 @@
 -- description = "Persons receiving a benefit that counts toward the pension-receipt indicator (HUU_TRI, TRO_CAP_HANG_THANG, HUU_TRI_XA_HOI): one row per month and person, assigned to the lowest office code, with age at the end of the month and whether it is at or past the statutory retirement age of that year."
+-- # Several marts read it: computed once and kept as Parquet under staging/.
+-- materialized = "parquet"
 -- tags = ["staging", "pension"]
 -- [columns]
 -- period = "First day of the month of the extract."
@@ -31,8 +33,8 @@ counted AS (
             PARTITION BY b.period, COALESCE(b.person_id_key, l.person_id_key, b.national_id_key, b.person)
             ORDER BY b.office ASC, b.source_line ASC
         ) AS pick
-    FROM beneficiaries AS b
-    LEFT JOIN links AS l ON b.person_id_key IS NULL AND l.national_id_key = b.national_id_key
+    FROM links AS l
+    RIGHT JOIN beneficiaries AS b ON b.person_id_key IS NULL AND l.national_id_key = b.national_id_key
     WHERE b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
 ),
 aged AS (

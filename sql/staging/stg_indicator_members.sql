@@ -1,4 +1,6 @@
 -- description = "The persons each indicator counts, one row per month, indicator and person, with the district they are assigned to. SI coverage is the union of BHXH_BB and BHXH_TN; the pension-receipt indicator counts beneficiaries at or past retirement age."
+-- # Several marts read it: computed once and kept as Parquet under staging/.
+-- materialized = "parquet"
 -- tags = ["staging", "coverage"]
 -- [columns]
 -- period = "First day of the month."
@@ -9,15 +11,20 @@
 -- unique = ["period", "indicator", "person", "district_code"]
 -- [[tests]]
 -- accepted_values = { column = "indicator", values = ["si_coverage", "si_compulsory_coverage", "si_voluntary_coverage", "ui_coverage", "hi_coverage", "pension_receipt_rate"] }
-SELECT DISTINCT period, 'si_coverage' AS indicator, person, district_code
-FROM stg_participants WHERE scheme IN ('BHXH_BB', 'BHXH_TN')
-UNION ALL
-SELECT period, 'si_compulsory_coverage', person, district_code FROM stg_participants WHERE scheme = 'BHXH_BB'
-UNION ALL
-SELECT period, 'si_voluntary_coverage', person, district_code FROM stg_participants WHERE scheme = 'BHXH_TN'
-UNION ALL
-SELECT period, 'ui_coverage', person, district_code FROM stg_participants WHERE scheme = 'BHTN'
-UNION ALL
-SELECT period, 'hi_coverage', person, district_code FROM stg_participants WHERE scheme = 'BHYT'
+WITH scheme_indicators AS (
+    SELECT column1 AS scheme, column2 AS indicator
+    FROM (VALUES
+        ('BHXH_BB', 'si_coverage'),
+        ('BHXH_TN', 'si_coverage'),
+        ('BHXH_BB', 'si_compulsory_coverage'),
+        ('BHXH_TN', 'si_voluntary_coverage'),
+        ('BHTN', 'ui_coverage'),
+        ('BHYT', 'hi_coverage')
+    )
+)
+-- One pass over the participants; DISTINCT keeps a person in both SI schemes once.
+SELECT DISTINCT p.period, i.indicator, p.person, p.district_code
+FROM stg_participants AS p
+JOIN scheme_indicators AS i ON i.scheme = p.scheme
 UNION ALL
 SELECT period, 'pension_receipt_rate', person, district_code FROM stg_beneficiaries WHERE past_retirement_age

@@ -1,4 +1,6 @@
 -- description = "Active participants (status 1): one row per month, scheme and person. A person active in one scheme in several offices' extracts of the same month is counted once and assigned to the record with the latest paid_through, then the highest contribution_base, then the lowest office code."
+-- # Several marts read it: computed once and kept as Parquet under staging/.
+-- materialized = "parquet"
 -- tags = ["staging", "coverage"]
 -- [columns]
 -- period = "First day of the month of the extract."
@@ -24,8 +26,9 @@ resolved AS (
     SELECT
         p.*,
         COALESCE(p.person_id_key, l.person_id_key, p.national_id_key, p.person) AS resolved_person
-    FROM participants AS p
-    LEFT JOIN links AS l ON p.person_id_key IS NULL AND l.national_id_key = p.national_id_key
+    -- The links are the small side of the join: they are hashed, participants stream past.
+    FROM links AS l
+    RIGHT JOIN participants AS p ON p.person_id_key IS NULL AND l.national_id_key = p.national_id_key
     WHERE p.status = 1
 ),
 ranked AS (

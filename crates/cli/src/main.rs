@@ -71,7 +71,6 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            tracing::error!("{:#}", failure.error);
             eprintln!("error: {:#}", failure.error);
             ExitCode::from(failure.code)
         }

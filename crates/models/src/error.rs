@@ -67,7 +67,7 @@ pub enum Error {
         selector: String,
     },
     /// Planning or running a model failed.
-    #[error("{file}:{line}: model {model}: {source}")]
+    #[error("{file}:{line}: model {model}: {}", source.find_root())]
     Execution {
         /// Model name.
         model: String,

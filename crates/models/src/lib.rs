@@ -27,6 +27,7 @@ pub use dag::order;
 pub use error::{Error, Result};
 pub use project::{Materialization, Model, Project, SingularTest};
 pub use run::{
-    BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, register_marts, run_tests,
+    BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, model_url, register_marts,
+    run_tests,
 };
 pub use selector::select;

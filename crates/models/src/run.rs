@@ -98,11 +98,18 @@ fn execution_error(model: &Model, source: datafusion::error::DataFusionError) ->
     }
 }
 
-/// URL of the mart file of `name` under `root`.
-pub fn mart_url(root: &Url, name: &str) -> Result<Url> {
-    root.join(&format!("marts/{name}.parquet"))
+/// URL of the Parquet file of a model: `<root>/marts/<name>.parquet` for marts, and
+/// `<root>/staging/<name>.parquet` for staging models materialised as Parquet (intermediate
+/// tables that several marts read, computed once).
+pub fn model_url(root: &Url, model: &Model) -> Result<Url> {
+    let folder = if model.layer == "marts" {
+        "marts"
+    } else {
+        "staging"
+    };
+    root.join(&format!("{folder}/{}.parquet", model.name))
         .map_err(|e| Error::Write {
-            model: name.into(),
+            model: model.name.clone(),
             message: e.to_string(),
         })
 }
@@ -187,7 +194,7 @@ async fn register_existing_mart(
     target: &Target,
 ) -> Result<()> {
     if let Target::Warehouse { root } = target {
-        let url = mart_url(root, &model.name)?;
+        let url = model_url(root, model)?;
         let store = ctx
             .runtime_env()
             .object_store(object_store_url(&url)?)
@@ -288,15 +295,20 @@ async fn write_mart(ctx: &SessionContext, model: &Model, root: &Url) -> Result<u
         .set_key_value_metadata(Some(metadata))
         .build();
 
-    let url = mart_url(root, &model.name)?;
+    let url = model_url(root, model)?;
     let store = ctx
         .runtime_env()
         .object_store(object_store_url(&url)?)
         .map_err(|e| execution_error(model, e))?;
     let final_path =
         StorePath::from_url_path(url.path()).map_err(|e| write_error(e.to_string()))?;
+    let folder = if model.layer == "marts" {
+        "marts"
+    } else {
+        "staging"
+    };
     let tmp_name = format!(
-        "marts/.{}.{}.tmp",
+        "{folder}/.{}.{}.tmp",
         model.name,
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

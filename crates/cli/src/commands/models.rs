@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use ansinh_core::Config;
 use ansinh_models::{
@@ -10,6 +11,7 @@ use ansinh_models::{
 use ansinh_warehouse::Warehouse;
 use arrow::array::RecordBatch;
 use clap::{Args, ValueEnum};
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -71,8 +73,10 @@ impl From<ansinh_models::Error> for Failure {
 
 /// A session with the configured memory limit and spill directory.
 pub fn session(config: &Config) -> Result<SessionContext, Failure> {
-    let mut runtime = RuntimeEnvBuilder::new()
-        .with_memory_limit(config.models.memory_limit_mb * 1024 * 1024, 1.0);
+    // A fair pool lets every spilling operator (sorts of window functions, aggregations)
+    // keep a share instead of the first one taking it all.
+    let pool = FairSpillPool::new(config.models.memory_limit_mb * 1024 * 1024);
+    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
     if let Some(dir) = &config.models.spill_dir {
         runtime = runtime.with_temp_file_path(dir);
     }
@@ -168,7 +172,10 @@ pub fn run_plan(global: &Global, args: PlanArgs) -> Result<u8, Failure> {
         let model = &project.models[&name];
         let kind = match model.materialization {
             Materialization::View => "view".to_string(),
-            Materialization::Parquet => format!("parquet marts/{name}.parquet"),
+            Materialization::Parquet if model.layer == "marts" => {
+                format!("parquet marts/{name}.parquet")
+            }
+            Materialization::Parquet => format!("parquet staging/{name}.parquet"),
         };
         let inputs: Vec<&str> = model
             .depends_on
