@@ -8,6 +8,7 @@ mod common;
 mod examples;
 mod generated;
 mod messy;
+mod models;
 mod privacy;
 mod readers;
 mod restatement;

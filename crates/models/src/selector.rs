@@ -67,3 +67,52 @@ pub fn select(project: &Project, selectors: &str) -> Result<BTreeSet<String>> {
     }
     Ok(picked)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn project() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("staging")).unwrap();
+        std::fs::create_dir_all(dir.path().join("marts")).unwrap();
+        std::fs::write(
+            dir.path().join("staging/a.sql"),
+            "-- tags = [\"base\"]\nSELECT * FROM participants",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("staging/b.sql"), "SELECT * FROM a").unwrap();
+        std::fs::write(
+            dir.path().join("marts/c.sql"),
+            "-- tags = [\"mart\"]\nSELECT * FROM b",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("marts/d.sql"), "SELECT * FROM a").unwrap();
+        let tables = BTreeSet::from(["participants".to_string()]);
+        Project::load(dir.path(), &tables).unwrap()
+    }
+
+    fn names(set: BTreeSet<String>) -> Vec<String> {
+        set.into_iter().collect()
+    }
+
+    #[test]
+    fn selectors_follow_the_graph() {
+        let p = project();
+        assert_eq!(names(select(&p, "b").unwrap()), ["b"]);
+        assert_eq!(names(select(&p, "b+").unwrap()), ["b", "c"]);
+        assert_eq!(names(select(&p, "+c").unwrap()), ["a", "b", "c"]);
+        assert_eq!(names(select(&p, "a+").unwrap()), ["a", "b", "c", "d"]);
+        assert_eq!(names(select(&p, "tag:mart,d").unwrap()), ["c", "d"]);
+        assert_eq!(select(&p, "").unwrap().len(), 4);
+        assert!(
+            select(&p, "tag:none")
+                .unwrap_err()
+                .to_string()
+                .contains("tag:none")
+        );
+        assert_eq!(crate::order(&p).unwrap(), ["a", "b", "c", "d"]);
+    }
+}
