@@ -22,7 +22,7 @@ WITH province AS (
     SELECT MIN(unit_code) AS unit_code FROM reference.geography WHERE level = 'province'
 ),
 indicators AS (
-    SELECT column1 AS indicator, column2 AS base
+    SELECT indicator, base
     FROM (VALUES
         ('si_coverage', 'labor_force'),
         ('si_compulsory_coverage', 'labor_force'),
@@ -30,7 +30,7 @@ indicators AS (
         ('ui_coverage', 'labor_force'),
         ('hi_coverage', 'population'),
         ('pension_receipt_rate', 'past_age')
-    )
+    ) AS v(indicator, base)
 ),
 -- Every unit with any record in a month gets a row for every indicator, zero or not.
 units AS (

@@ -31,16 +31,16 @@ bounds AS (
     FROM fact_loads
 ),
 months AS (
-    SELECT make_date(CAST(i / 12 AS INT), CAST(i % 12 + 1 AS INT), 1) AS month
+    SELECT make_date(CAST(floor(i / 12.0) AS INT), CAST(i % 12 + 1 AS INT), 1) AS month
     FROM (
         SELECT b.first_index + CAST(g.value AS INT) AS i, b.last_index
-        FROM bounds AS b CROSS JOIN generate_series(0, 1200) AS g
+        FROM bounds AS b CROSS JOIN generate_series(0, 1200) AS g(value)
         WHERE b.first_index IS NOT NULL
     )
     WHERE i <= last_index
 ),
 kinds AS (
-    SELECT column1 AS kind FROM (VALUES ('participants'), ('beneficiaries'))
+    SELECT kind FROM (VALUES ('participants'), ('beneficiaries')) AS v(kind)
 ),
 expected AS (
     SELECT m.month, g.unit_code AS office, k.kind

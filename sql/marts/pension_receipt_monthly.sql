@@ -22,7 +22,7 @@ units AS (
     FROM beneficiaries
 ),
 sexes AS (
-    SELECT column1 AS sex FROM (VALUES ('M'), ('F'), ('T'))
+    SELECT sex FROM (VALUES ('M'), ('F'), ('T')) AS v(sex)
 ),
 scaffold AS (
     SELECT u.period, u.unit_code, u.unit_level, s.sex FROM units AS u CROSS JOIN sexes AS s

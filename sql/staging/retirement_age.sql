@@ -19,13 +19,13 @@ WITH rule AS (
             WHEN 'M' THEN LEAST(720 + 3 * GREATEST(y.value - 2020, 0), 744)
             ELSE LEAST(660 + 4 * GREATEST(y.value - 2020, 0), 720)
         END AS INT) AS total_months
-    FROM generate_series(2015, 2040) AS y
+    FROM generate_series(2015, 2040) AS y(value)
     CROSS JOIN (VALUES ('M'), ('F')) AS s(sex)
 )
 SELECT
     year,
     sex,
-    total_months / 12 AS years,
+    CAST(floor(total_months / 12.0) AS INT) AS years,
     total_months % 12 AS months,
     total_months,
     CAST(total_months AS DOUBLE) / 12.0 AS age_years

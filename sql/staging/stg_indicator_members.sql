@@ -12,7 +12,7 @@
 -- [[tests]]
 -- accepted_values = { column = "indicator", values = ["si_coverage", "si_compulsory_coverage", "si_voluntary_coverage", "ui_coverage", "hi_coverage", "pension_receipt_rate"] }
 WITH scheme_indicators AS (
-    SELECT column1 AS scheme, column2 AS indicator
+    SELECT scheme, indicator
     FROM (VALUES
         ('BHXH_BB', 'si_coverage'),
         ('BHXH_TN', 'si_coverage'),
@@ -20,7 +20,7 @@ WITH scheme_indicators AS (
         ('BHXH_TN', 'si_voluntary_coverage'),
         ('BHTN', 'ui_coverage'),
         ('BHYT', 'hi_coverage')
-    )
+    ) AS v(scheme, indicator)
 )
 -- One pass over the participants; DISTINCT keeps a person in both SI schemes once.
 SELECT DISTINCT p.period, i.indicator, p.person, p.district_code

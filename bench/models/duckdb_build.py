@@ -1,0 +1,72 @@
+"""Builds the ansinh SQL models with DuckDB over the same warehouse files, for comparison.
+
+Usage: duckdb_build.py WAREHOUSE SQL_DIR OUT_DIR MODEL[:parquet|:view] ...
+
+The fact and reference tables are read from the Parquet files of their current Delta snapshot
+(the list comes from the deltalake package); each model's SQL file runs unchanged, in the
+order given (`ansinh plan`), as a view or written to OUT_DIR/<name>.parquet and read back.
+Prints one JSON object: seconds spent and rows per Parquet model.
+"""
+import json
+import os
+import sys
+import time
+
+import duckdb
+from deltalake import DeltaTable
+
+TABLES = ["participants", "beneficiaries", "rejects", "_loads", "person_links"]
+# Tables a warehouse may not have written yet (no rejects, no identity links).
+EMPTY = {
+    "rejects": "kind VARCHAR, period VARCHAR, office VARCHAR, file VARCHAR, sha256 VARCHAR, "
+    "line BIGINT, field VARCHAR, reason VARCHAR, value VARCHAR",
+    "person_links": "national_id_key VARCHAR, person_id_key VARCHAR, period VARCHAR, office VARCHAR",
+}
+REFERENCE = ["geography", "population", "labor_force", "targets"]
+
+
+def register(con, name, path):
+    try:
+        dt = DeltaTable(path)
+    except Exception:
+        con.execute(f"CREATE TABLE {name} ({EMPTY[name.strip(chr(34))]})")
+        return
+    files = dt.file_uris()
+    partitions = dt.metadata().partition_columns
+    if files:
+        hive = {c: "VARCHAR" for c in partitions}
+        opts = f", hive_partitioning = true, hive_types = {hive!r}" if partitions else ""
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({files!r}{opts})")
+    else:
+        empty = dt.schema().to_arrow().empty_table()
+        con.register(f"empty_{name.replace('.', '_')}", empty)
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM empty_{name.replace('.', '_')}")
+
+
+def main():
+    warehouse, sql_dir, out_dir, *models = sys.argv[1:]
+    os.makedirs(out_dir, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA reference")
+    for t in TABLES:
+        register(con, f'"{t}"', f"{warehouse}/tables/{t}")
+    for t in REFERENCE:
+        register(con, f"reference.{t}", f"{warehouse}/tables/reference/{t}")
+    rows = {}
+    started = time.perf_counter()
+    for spec in models:
+        name, _, kind = spec.partition(":")
+        layer = "staging" if os.path.exists(f"{sql_dir}/staging/{name}.sql") else "marts"
+        sql = open(f"{sql_dir}/{layer}/{name}.sql").read()
+        if kind == "parquet":
+            path = f"{out_dir}/{name}.parquet"
+            con.execute(f"COPY ({sql}\n) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+            rows[name] = con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
+        else:
+            con.execute(f"CREATE VIEW {name} AS {sql}")
+    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
