@@ -5,6 +5,7 @@
 
 mod cli_errors;
 mod common;
+mod crash;
 mod examples;
 mod generated;
 mod messy;

@@ -86,6 +86,12 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The consumer of the batches stopped (its write failed); reading stopped with it.
+    #[error("{file}: reading stopped because the load was aborted")]
+    Aborted {
+        /// The file.
+        file: String,
+    },
     /// Building an Arrow batch failed.
     #[error("building record batch: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

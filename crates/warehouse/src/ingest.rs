@@ -15,6 +15,8 @@ use ansinh_extract::{
     open_rows,
 };
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{col, lit};
 use sha2::{Digest, Sha256};
 
@@ -198,8 +200,39 @@ impl<'w> Ingestor<'w> {
             Decision::Load { previous } => previous,
         };
 
-        let (summary, batches) = match self.extract(landed).await? {
-            Ok(extracted) => extracted,
+        let outcome = if previous.is_some() {
+            Outcome::Restated
+        } else {
+            Outcome::Loaded
+        };
+        let metadata = vec![
+            (
+                "ansinh.operation".to_string(),
+                serde_json::json!(outcome.name()),
+            ),
+            (
+                "ansinh.delivery".to_string(),
+                serde_json::json!(delivery.to_string()),
+            ),
+            (
+                "ansinh.file".to_string(),
+                serde_json::json!(landed.relative),
+            ),
+            ("ansinh.sha256".to_string(), serde_json::json!(sha256)),
+        ];
+        let period = delivery.period.to_string();
+        let (extracted, written) = self
+            .stream_into_fact_table(landed, metadata.clone())
+            .await?;
+        let summary = match extracted {
+            Ok(summary) => summary,
+            Err(ansinh_extract::Error::Aborted { .. }) => {
+                // The write stopped first: its error is the one to report.
+                self.with_pseudonymiser(Pseudonymiser::discard_pending);
+                return Err(written
+                    .err()
+                    .unwrap_or_else(|| Error::Task("the load was aborted".into())));
+            }
             Err(unreadable) => {
                 self.with_pseudonymiser(Pseudonymiser::discard_pending);
                 let record = self
@@ -222,14 +255,14 @@ impl<'w> Ingestor<'w> {
             .map(|(r, n)| format!("{r} {n}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let ratio = summary.reject_ratio();
-        if ratio > self.options.max_reject_ratio {
+        if summary.reject_ratio() > self.options.max_reject_ratio {
+            // The fact write was aborted before its commit.
             self.with_pseudonymiser(Pseudonymiser::discard_pending);
             let message = format!(
                 "{} of {} rows rejected ({:.2}% > max_reject_ratio {:.2}%): {reason_text}",
                 summary.rejects.len(),
                 summary.rows_read,
-                ratio * 100.0,
+                summary.reject_ratio() * 100.0,
                 self.options.max_reject_ratio * 100.0
             );
             let record = self
@@ -248,41 +281,7 @@ impl<'w> Ingestor<'w> {
             report.first_rejects = first_rejects(&summary);
             return Ok(report);
         }
-
-        let outcome = if previous.is_some() {
-            Outcome::Restated
-        } else {
-            Outcome::Loaded
-        };
-        let metadata = vec![
-            (
-                "ansinh.operation".to_string(),
-                serde_json::json!(outcome.name()),
-            ),
-            (
-                "ansinh.delivery".to_string(),
-                serde_json::json!(delivery.to_string()),
-            ),
-            (
-                "ansinh.file".to_string(),
-                serde_json::json!(landed.relative),
-            ),
-            ("ansinh.sha256".to_string(), serde_json::json!(sha256)),
-        ];
-        let period = delivery.period.to_string();
-        let fact = fact_spec(delivery.kind);
-        let replace = col(c::PERIOD)
-            .eq(lit(period.clone()))
-            .and(col(c::OFFICE).eq(lit(delivery.office.clone())));
-        let version = self
-            .warehouse
-            .write(
-                &fact,
-                batches,
-                WriteMode::ReplaceWhere(replace),
-                metadata.clone(),
-            )
-            .await?;
+        let version = written?;
 
         let had_rejects = previous.as_ref().is_some_and(|p| p.rows_rejected > 0);
         if !summary.rejects.is_empty() || had_rejects {
@@ -335,21 +334,29 @@ impl<'w> Ingestor<'w> {
         }
     }
 
-    /// Reads and validates the file off the async runtime. The outer error is a warehouse
-    /// failure; the inner one means the file cannot be read at all.
-    async fn extract(
+    /// Reads and validates the file on a blocking thread while its batches stream into the
+    /// fact table's partition, so no more than a few batches are ever in memory. When the file
+    /// turns out unreadable or over the reject ratio, the stream ends in an error and the
+    /// write is abandoned before its commit. Returns what reading found and what writing did.
+    async fn stream_into_fact_table(
         &mut self,
         landed: &LandedFile,
-    ) -> Result<std::result::Result<(ExtractSummary, Vec<RecordBatch>), ansinh_extract::Error>>
-    {
+        metadata: Vec<(String, serde_json::Value)>,
+    ) -> Result<(
+        std::result::Result<ExtractSummary, ansinh_extract::Error>,
+        Result<i64>,
+    )> {
         let geography = Arc::clone(&self.geography);
         let mut pseudonymiser = self
             .pseudonymiser
             .take()
             .ok_or_else(|| Error::Task("a previous load did not finish".into()))?;
-        let landed = landed.clone();
+        let fact = fact_spec(landed.delivery.kind);
+        let (sender, receiver) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
+        let reader_landed = landed.clone();
         let options = self.options.clone();
-        let (pseudonymiser, result) = tokio::task::spawn_blocking(move || {
+        let reader = tokio::task::spawn_blocking(move || {
+            let landed = reader_landed;
             let result = (|| {
                 let mut rows = open_rows(&landed.path, options.encoding)?;
                 let extractor = Extractor::new(
@@ -358,19 +365,40 @@ impl<'w> Ingestor<'w> {
                     &mut pseudonymiser,
                     options.batch_rows,
                 );
-                let mut batches = Vec::new();
-                let summary = extractor.run(&landed.relative, rows.as_mut(), &mut |batch| {
-                    batches.push(batch);
-                    Ok(())
-                })?;
-                Ok((summary, batches))
+                extractor.run(&landed.relative, rows.as_mut(), &mut |batch| {
+                    sender
+                        .blocking_send(Ok(batch))
+                        .map_err(|_| ansinh_extract::Error::Aborted {
+                            file: landed.relative.clone(),
+                        })
+                })
             })();
+            let refusal = match &result {
+                Ok(summary) if summary.reject_ratio() > options.max_reject_ratio => {
+                    Some("the delivery is refused: too many rows rejected".to_string())
+                }
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(reason) = refusal {
+                let _ = sender.blocking_send(Err(DataFusionError::Execution(reason)));
+            }
             (pseudonymiser, result)
-        })
-        .await
-        .map_err(|e| Error::Task(e.to_string()))?;
+        });
+        let batches = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|item| (item, receiver))
+        });
+        let stream = Box::pin(RecordBatchStreamAdapter::new((fact.schema)(), batches));
+        let replace = col(c::PERIOD)
+            .eq(lit(landed.delivery.period.to_string()))
+            .and(col(c::OFFICE).eq(lit(landed.delivery.office.clone())));
+        let written = self
+            .warehouse
+            .write_stream(&fact, stream, WriteMode::ReplaceWhere(replace), metadata)
+            .await;
+        let (pseudonymiser, extracted) = reader.await.map_err(|e| Error::Task(e.to_string()))?;
         self.pseudonymiser = Some(pseudonymiser);
-        Ok(result)
+        Ok((extracted, written))
     }
 
     async fn record(

@@ -104,6 +104,55 @@ pub fn table_specs() -> Vec<TableSpec> {
     ]
 }
 
+/// A record batch stream offered once as the single partition of a streaming table.
+struct OnceStream {
+    schema: SchemaRef,
+    stream: std::sync::Mutex<Option<datafusion::physical_plan::SendableRecordBatchStream>>,
+}
+
+impl std::fmt::Debug for OnceStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnceStream")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OnceStream {
+    fn new(stream: datafusion::physical_plan::SendableRecordBatchStream) -> Self {
+        Self {
+            schema: stream.schema(),
+            stream: std::sync::Mutex::new(Some(stream)),
+        }
+    }
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::physical_plan::SendableRecordBatchStream {
+        let taken = self.stream.lock().ok().and_then(|mut s| s.take());
+        match taken {
+            Some(stream) => stream,
+            None => Box::pin(
+                datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                    Arc::clone(&self.schema),
+                    futures::stream::once(async {
+                        Err(datafusion::error::DataFusionError::Internal(
+                            "a delivery stream can be read once".into(),
+                        ))
+                    }),
+                ),
+            ),
+        }
+    }
+}
+
 /// How a write replaces what is there.
 #[derive(Debug, Clone)]
 pub enum WriteMode {
@@ -171,15 +220,55 @@ impl Warehouse {
         mode: WriteMode,
         metadata: Vec<(String, serde_json::Value)>,
     ) -> Result<i64> {
-        let table = self.table(spec.name).await?;
-        let exists = table.version().is_some();
         let batches = if batches.is_empty() {
             vec![RecordBatch::new_empty((spec.schema)())]
         } else {
             batches
         };
-        let mut builder = table
-            .write(batches)
+        let table = self.table(spec.name).await?;
+        let builder = table.write(batches);
+        self.commit(spec, builder, mode, metadata).await
+    }
+
+    /// Writes the batches of `stream` into table `spec` without holding them: they go to
+    /// Parquet files as they come, and the commit happens only if the stream ends without an
+    /// error. An error item aborts the write and leaves the table as it was.
+    pub async fn write_stream(
+        &self,
+        spec: &TableSpec,
+        stream: datafusion::physical_plan::SendableRecordBatchStream,
+        mode: WriteMode,
+        metadata: Vec<(String, serde_json::Value)>,
+    ) -> Result<i64> {
+        let plan_error = |source| Error::Query {
+            table: spec.name.into(),
+            source,
+        };
+        let source = Arc::new(OnceStream::new(stream));
+        let streaming =
+            datafusion::catalog::streaming::StreamingTable::try_new((spec.schema)(), vec![source])
+                .map_err(plan_error)?;
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::scan(
+            "delivery",
+            datafusion::datasource::provider_as_source(Arc::new(streaming)),
+            None,
+        )
+        .and_then(|b| b.build())
+        .map_err(plan_error)?;
+        let table = self.table(spec.name).await?;
+        let builder = table.write(Vec::new()).with_input_plan(plan);
+        self.commit(spec, builder, mode, metadata).await
+    }
+
+    async fn commit(
+        &self,
+        spec: &TableSpec,
+        builder: deltalake::operations::write::WriteBuilder,
+        mode: WriteMode,
+        metadata: Vec<(String, serde_json::Value)>,
+    ) -> Result<i64> {
+        let exists = self.table(spec.name).await?.version().is_some();
+        let mut builder = builder
             .with_partition_columns(spec.partitions.iter().copied())
             .with_commit_properties(CommitProperties::default().with_metadata(metadata));
         builder = match (mode, exists) {

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use ansinh_core::YearMonth;
 use ansinh_warehouse::Warehouse;
 use ansinh_warehouse::landing;
-use arrow::util::pretty::pretty_format_batches;
 use clap::Args;
 
-use crate::commands::{generate, ingest, status};
+use crate::commands::{generate, ingest, models, status};
 use crate::exit::{self, Failure};
 use crate::settings::{self, Global};
 
@@ -75,19 +74,46 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
             .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
     let cells = ansinh_warehouse::status::deliveries(&history, Some(&scan), &geography);
     print!("\n{}", status::render(&cells));
-    let counts = warehouse
-        .query(
-            "SELECT period, scheme, COUNT(DISTINCT person) AS active_persons \
-             FROM participants WHERE status = 1 GROUP BY period, scheme ORDER BY period, scheme",
-        )
-        .await?;
-    let table = pretty_format_batches(&counts).map_err(|e| Failure {
-        code: exit::RETRY,
-        error: e.into(),
-    })?;
-    println!("active persons per scheme, province-wide:\n{table}");
+    let models_dir = PathBuf::from(&config.models.dir);
+    let mut tests_failed = 0;
+    if !models_dir.is_dir() {
+        tracing::warn!(dir = %models_dir.display(), "no models directory here: marts not built");
+    } else {
+        let project = ansinh_models::Project::load(&models_dir, &Warehouse::table_names())?;
+        let ctx = models::session(&config)?;
+        warehouse.register(&ctx).await?;
+        let all = ansinh_models::select(&project, "")?;
+        let target = ansinh_models::Target::Warehouse {
+            root: warehouse.location().root().clone(),
+        };
+        ansinh_models::build(&project, &ctx, &all, &target).await?;
+        let tests = ansinh_models::run_tests(&project, &ctx, &all).await?;
+        let failed = tests.failed().count();
+        tests_failed = failed;
+        println!(
+            "models: {} built, data tests {} passed, {failed} failed",
+            project.models.len(),
+            tests.tests.len() - failed
+        );
+        let progress = ctx
+            .sql(
+                "SELECT indicator, target_year, CAST(as_of AS VARCHAR) AS as_of, \
+                 round(actual_rate * 100, 2) AS actual_pct, round(target_rate * 100, 2) AS target_pct, \
+                 gap_persons, status FROM goal_progress WHERE unit_code = '56' AND status <> 'no_data' \
+                 ORDER BY target_year, indicator",
+            )
+            .await
+            .map_err(Failure::usage)?
+            .collect()
+            .await
+            .map_err(Failure::usage)?;
+        println!(
+            "progress toward the targets, province:\n{}",
+            models::render(&progress, models::Format::Table).map_err(Failure::usage)?
+        );
+    }
     println!("warehouse: {}", warehouse.location().root());
-    Ok(if totals.refused > 0 {
+    Ok(if totals.refused > 0 || tests_failed > 0 {
         exit::DATA
     } else {
         exit::SUCCESS

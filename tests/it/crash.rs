@@ -1,0 +1,110 @@
+//! A load killed at random points leaves every table readable and each office-month either as
+//! it was before its delivery or as after it; the next run completes the work.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::common::{Site, TEST_KEY, ansinh, rows};
+
+/// Rows of each (period, office) partition.
+type Partitions = BTreeMap<(String, String), Vec<Vec<String>>>;
+
+const FACT_COLUMNS: &str = "period, office, person, person_id_key, national_id_key, birth_month, \
+    birth_precision, sex, scheme, status, district_code, commune_code, employer_code, \
+    contribution_base, paid_through, hi_group, source_line";
+
+fn ingest_command(site: &Site, warehouse: &std::path::Path) -> std::process::Command {
+    let mut cmd = ansinh(site.path());
+    cmd.env("ANSINH_PSEUDONYM_KEY", TEST_KEY)
+        .arg("--landing")
+        .arg(site.landing())
+        .arg("--warehouse")
+        .arg(warehouse)
+        .arg("--reference")
+        .arg(site.landing().join("reference"))
+        .args(["ingest", "--kind", "participants"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+#[test]
+fn loads_killed_at_random_points_leave_whole_office_months_and_resume() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.02, false);
+    // The uninterrupted run.
+    let started = Instant::now();
+    let status = ingest_command(&site, &site.warehouse()).status().unwrap();
+    assert!(status.success());
+    let full = started.elapsed();
+    let (expected, expected_loads) = content(&site.open());
+    assert_eq!(expected.len(), 9);
+
+    let mut seed: u64 = 0x5eed;
+    let mut interrupted = 0;
+    for attempt in 0..20 {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let delay = Duration::from_millis(20 + (seed >> 33) % (full.as_millis() as u64).max(50));
+        let warehouse = site.path().join(format!("crash-{attempt}"));
+        let mut child = ingest_command(&site, &warehouse).spawn().unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
+        child.kill().ok();
+        child.wait().unwrap();
+
+        // Readable, and every office-month is absent or complete.
+        let crashed = ansinh_warehouse::Warehouse::open(warehouse.to_str().unwrap()).unwrap();
+        let (partitions, _) = content(&crashed);
+        for (key, rows) in &partitions {
+            assert_eq!(
+                Some(rows),
+                expected.get(key),
+                "attempt {attempt}: {key:?} is partial"
+            );
+        }
+        // The next run finishes the work and ends where the uninterrupted run ended.
+        let status = ingest_command(&site, &warehouse).status().unwrap();
+        assert!(
+            status.success(),
+            "attempt {attempt}: the resumed run failed"
+        );
+        let (partitions, loads) = content(&crashed);
+        assert_eq!(partitions, expected, "attempt {attempt}");
+        assert_eq!(loads, expected_loads, "attempt {attempt}: {loads:?}");
+    }
+    assert!(
+        interrupted >= 10,
+        "only {interrupted} of 20 runs were killed mid-way"
+    );
+}
+
+/// Rows of each office-month of participants, and the files and outcomes in `_loads`.
+fn content(warehouse: &ansinh_warehouse::Warehouse) -> (Partitions, BTreeSet<(String, String)>) {
+    let runtime = crate::common::runtime();
+    let query = |sql: &str| {
+        runtime
+            .block_on(warehouse.query(sql))
+            .expect("the warehouse stays readable")
+    };
+    let mut partitions: Partitions = BTreeMap::new();
+    for row in rows(&query(&format!(
+        "SELECT {FACT_COLUMNS} FROM participants ORDER BY {FACT_COLUMNS}"
+    ))) {
+        partitions
+            .entry((row[0].clone(), row[1].clone()))
+            .or_default()
+            .push(row);
+    }
+    let loads = rows(&query(
+        "SELECT file, outcome FROM _loads WHERE kind = 'participants'",
+    ))
+    .into_iter()
+    .map(|r| (r[0].clone(), r[1].clone()))
+    .collect();
+    (partitions, loads)
+}
