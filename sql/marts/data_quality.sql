@@ -70,15 +70,17 @@ reasons AS (
     FROM (SELECT kind, period, office, reason, COUNT(*) AS n FROM rejects GROUP BY kind, period, office, reason)
     GROUP BY kind, period, office
 ),
+active AS (
+    SELECT DISTINCT period, office, scheme, person FROM participants WHERE status = 1
+),
+repeated AS (
+    SELECT period, scheme, person FROM active GROUP BY period, scheme, person HAVING COUNT(*) > 1
+),
 duplicates AS (
-    SELECT period, office, COUNT(DISTINCT person) AS persons
-    FROM (
-        SELECT p.period, p.office, p.scheme, p.person,
-            COUNT(DISTINCT p.office) OVER (PARTITION BY p.period, p.scheme, p.person) AS offices
-        FROM (SELECT DISTINCT period, office, scheme, person FROM participants WHERE status = 1) AS p
-    )
-    WHERE offices > 1
-    GROUP BY period, office
+    SELECT a.period, a.office, COUNT(DISTINCT a.person) AS persons
+    FROM repeated AS r
+    JOIN active AS a ON a.period = r.period AND a.scheme = r.scheme AND a.person = r.person
+    GROUP BY a.period, a.office
 )
 SELECT
     e.month AS period,

@@ -31,8 +31,22 @@ resolved AS (
     RIGHT JOIN participants AS p ON p.person_id_key IS NULL AND l.national_id_key = p.national_id_key
     WHERE p.status = 1
 ),
+-- Persons with more than one active record in a scheme and month: few, so kept apart and
+-- joined back (an unbounded window over every record would hold them all in memory).
+repeated AS (
+    SELECT
+        period,
+        scheme,
+        resolved_person,
+        COUNT(*) AS records,
+        MIN(office) <> MAX(office) AS cross_office_duplicate
+    FROM resolved
+    GROUP BY period, scheme, resolved_person
+    HAVING COUNT(*) > 1
+),
 ranked AS (
     SELECT
+        p.period AS period_text,
         CAST(p.period || '-01' AS DATE) AS period,
         p.scheme,
         p.resolved_person AS person,
@@ -41,15 +55,24 @@ ranked AS (
         p.commune_code,
         p.sex,
         p.birth_month,
-        COUNT(*) OVER (PARTITION BY p.period, p.scheme, p.resolved_person) AS records,
-        MIN(p.office) OVER (PARTITION BY p.period, p.scheme, p.resolved_person)
-            <> MAX(p.office) OVER (PARTITION BY p.period, p.scheme, p.resolved_person) AS cross_office_duplicate,
         ROW_NUMBER() OVER (
             PARTITION BY p.period, p.scheme, p.resolved_person
             ORDER BY p.paid_through DESC NULLS LAST, p.contribution_base DESC NULLS LAST, p.office ASC, p.source_line ASC
         ) AS pick
     FROM resolved AS p
 )
-SELECT period, scheme, person, office, district_code, commune_code, sex, birth_month, records, cross_office_duplicate
-FROM ranked
-WHERE pick = 1
+SELECT
+    r.period,
+    r.scheme,
+    r.person,
+    r.office,
+    r.district_code,
+    r.commune_code,
+    r.sex,
+    r.birth_month,
+    COALESCE(d.records, 1) AS records,
+    COALESCE(d.cross_office_duplicate, false) AS cross_office_duplicate
+FROM repeated AS d
+RIGHT JOIN ranked AS r
+    ON d.period = r.period_text AND d.scheme = r.scheme AND d.resolved_person = r.person
+WHERE r.pick = 1

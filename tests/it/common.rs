@@ -78,6 +78,8 @@ impl Site {
             scale,
             seed: 7,
             messy,
+            offices: Vec::new(),
+            kinds: Vec::new(),
         };
         ansinh_sample::generate(&options, &mut |_| {}).expect("generate")
     }

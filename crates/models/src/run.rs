@@ -162,8 +162,10 @@ pub async fn build(
                     .sql(&model.sql)
                     .await
                     .map_err(|e| execution_error(model, e))?;
-                let schema = Arc::new(df.schema().as_arrow().clone());
+                let planned = Arc::new(df.schema().as_arrow().clone());
                 let batches = df.collect().await.map_err(|e| execution_error(model, e))?;
+                // What the engine produced can differ from the plan in nullability.
+                let schema = batches.first().map(|b| b.schema()).unwrap_or(planned);
                 let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
                 let table = MemTable::try_new(schema, vec![batches])
                     .map_err(|e| execution_error(model, e))?;

@@ -61,6 +61,10 @@ pub struct Options {
     pub seed: u64,
     /// Write every allowed form and inject invalid rows.
     pub messy: bool,
+    /// Only these offices (all when empty).
+    pub offices: Vec<String>,
+    /// Only these kinds (both when empty).
+    pub kinds: Vec<DeliveryKind>,
 }
 
 /// Rows of one code and status in one delivery.
@@ -176,7 +180,15 @@ pub fn generate(
     for period in options.from.through(options.to) {
         mkdir(&options.out.join(period.to_string()))?;
         for (index, district_model) in models.iter().enumerate() {
+            if !options.offices.is_empty()
+                && !options.offices.iter().any(|o| o == DISTRICTS[index].code)
+            {
+                continue;
+            }
             for kind in DeliveryKind::ALL {
+                if !options.kinds.is_empty() && !options.kinds.contains(&kind) {
+                    continue;
+                }
                 let delivery =
                     write_delivery(options, period, index, district_model, kind, file_number)?;
                 file_number += 1;

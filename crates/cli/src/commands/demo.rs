@@ -54,6 +54,8 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
             scale: args.scale,
             seed: 56,
             messy: false,
+            offices: Vec::new(),
+            kinds: Vec::new(),
         };
         tracing::info!(dir = %landing_dir.display(), scale = args.scale, "generating sample deliveries");
         generate::generate_with_log(&options)?;

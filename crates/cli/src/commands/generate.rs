@@ -30,6 +30,12 @@ pub struct GenerateArgs {
     /// aliases) and mix in a known number of invalid rows, listed in manifest.json.
     #[arg(long)]
     pub messy: bool,
+    /// Only this office (repeat for several); all nine by default.
+    #[arg(long = "office")]
+    pub offices: Vec<String>,
+    /// Only this kind (participants or beneficiaries); both by default.
+    #[arg(long = "kind")]
+    pub kinds: Vec<ansinh_core::DeliveryKind>,
 }
 
 /// Runs `ansinh generate`.
@@ -41,6 +47,8 @@ pub fn run(args: GenerateArgs) -> Result<u8, Failure> {
         scale: args.scale,
         seed: args.seed,
         messy: args.messy,
+        offices: args.offices,
+        kinds: args.kinds,
     };
     let manifest = generate_with_log(&options)?;
     let rows: u64 = manifest.deliveries.iter().map(|d| d.rows).sum();
