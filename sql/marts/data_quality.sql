@@ -10,7 +10,7 @@
 -- rows_loaded = "Rows loaded by the file in effect."
 -- rows_rejected = "Rows rejected by the file in effect (the refused file when refused)."
 -- reject_reasons = "Rejects of the loaded file by reason, e.g. invalid_date=2, unknown_commune=1."
--- cross_office_duplicates = "Persons active in a scheme here and in another office's extract of the same month (participants only)."
+-- cross_office_duplicates = "Persons active in a scheme here and in another office's extract of the same month (participants only; matched on the pseudonym resolved at load time)."
 -- missing = "Whether the delivery is expected but absent."
 -- [[tests]]
 -- unique = ["period", "office", "kind"]
@@ -70,17 +70,18 @@ reasons AS (
     FROM (SELECT kind, period, office, reason, COUNT(*) AS n FROM rejects GROUP BY kind, period, office, reason)
     GROUP BY kind, period, office
 ),
-active AS (
-    SELECT DISTINCT period, office, scheme, person FROM participants WHERE status = 1
-),
+-- The few persons active in one scheme in several offices' extracts of a month (from the
+-- staging model), matched back to every office that listed them.
 repeated AS (
-    SELECT period, scheme, person FROM active GROUP BY period, scheme, person HAVING COUNT(*) > 1
+    SELECT period, scheme, person FROM stg_participants WHERE cross_office_duplicate
 ),
 duplicates AS (
-    SELECT a.period, a.office, COUNT(DISTINCT a.person) AS persons
+    SELECT p.period, p.office, COUNT(DISTINCT p.person) AS persons
     FROM repeated AS r
-    JOIN active AS a ON a.period = r.period AND a.scheme = r.scheme AND a.person = r.person
-    GROUP BY a.period, a.office
+    JOIN participants AS p
+        ON CAST(p.period || '-01' AS DATE) = r.period AND p.scheme = r.scheme AND p.person = r.person
+    WHERE p.status = 1
+    GROUP BY p.period, p.office
 )
 SELECT
     e.month AS period,
