@@ -43,7 +43,7 @@ a_s, d_s, a_kb, d_kb = float(a_s), float(d_s), int(a_kb), int(d_kb)
 duck = json.load(open(f"{work}/duckdb.json"))["rows"]
 for mart, n in duck.items():
     folder = "staging" if mart.startswith("stg_") else "marts"
-    ours = duckdb.sql(f"SELECT COUNT(*) FROM read_parquet('{work}/warehouse/{folder}/{mart}.parquet')").fetchone()[0]
+    ours = duckdb.sql(f"SELECT COUNT(*) FROM read_parquet('{work}/warehouse/{folder}/{mart}.parquet')").fetchall()[0][0]
     assert ours == n, f"{mart}: ansinh {ours} rows, duckdb {n}"
 print(f"models over {months} months at scale {scale}: {int(rows):,} input rows")
 print(f"  ansinh build : {a_s:8.1f} s  peak RSS {a_kb / 1024:8.0f} MiB")
