@@ -73,16 +73,16 @@ def run_polars(csv_path, geography, out):
     try:
         import polars_hash  # noqa: F401  (registers .chash)
         def digest(c):
-            return (pl.lit(KEY) + pl.col(c)).chash.sha256()
+            return (pl.lit(KEY) + pl.col(c)).chash.sha2_256()
     except ImportError:
         def digest(c):
             return (pl.lit(KEY) + pl.col(c)).hash()
-    schema = {h: pl.Utf8 for h in HEADERS}
     communes = (
         pl.read_csv(geography, schema_overrides={"unit_code": pl.Utf8, "parent_code": pl.Utf8})
         .filter(pl.col("level") == "commune").select("unit_code", "parent_code").lazy()
     )
-    raw = pl.scan_csv(csv_path, schema=schema)
+    # Every column as text, named by the contract's field names.
+    raw = pl.scan_csv(csv_path, has_header=True, new_columns=HEADERS, infer_schema=False)
     checked = raw.join(communes, left_on="commune_code", right_on="unit_code", how="left").with_columns(
         birth=pl.coalesce(
             pl.col("birth_date").str.strptime(pl.Date, "%d/%m/%Y", strict=False),
@@ -115,7 +115,7 @@ def run_polars(csv_path, geography, out):
         paid_through="paid", hi_group="hi_group",
     )
     result.sink_parquet(out, compression="zstd")
-    read = pl.scan_csv(csv_path, schema=schema).select(pl.len()).collect().item()
+    read = raw.select(pl.len()).collect().item()
     written = pl.scan_parquet(out).select(pl.len()).collect().item()
     return read, written
 
