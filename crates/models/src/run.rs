@@ -206,16 +206,7 @@ async fn register_existing_mart(
             message: e.to_string(),
         })?;
         if store.head(&path).await.is_ok() {
-            ctx.deregister_table(model.name.as_str())
-                .map_err(|e| execution_error(model, e))?;
-            ctx.register_parquet(
-                model.name.as_str(),
-                url.as_str(),
-                ParquetReadOptions::default(),
-            )
-            .await
-            .map_err(|e| execution_error(model, e))?;
-            return Ok(());
+            return register_file(ctx, model, &url).await;
         }
     }
     register_view(ctx, model).await
@@ -367,6 +358,12 @@ async fn write_mart(ctx: &SessionContext, model: &Model, root: &Url) -> Result<u
         let _ = store.delete(&tmp_path).await;
         return Err(e);
     }
+    register_file(ctx, model, &url).await?;
+    Ok(rows)
+}
+
+/// Makes the model's Parquet file the table its name refers to.
+async fn register_file(ctx: &SessionContext, model: &Model, url: &Url) -> Result<()> {
     ctx.deregister_table(model.name.as_str())
         .map_err(|e| execution_error(model, e))?;
     ctx.register_parquet(
@@ -376,7 +373,7 @@ async fn write_mart(ctx: &SessionContext, model: &Model, root: &Url) -> Result<u
     )
     .await
     .map_err(|e| execution_error(model, e))?;
-    Ok(rows)
+    Ok(())
 }
 
 async fn count_rows(
