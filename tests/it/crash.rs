@@ -108,3 +108,35 @@ fn content(warehouse: &ansinh_warehouse::Warehouse) -> (Partitions, BTreeSet<(St
     .collect();
     (partitions, loads)
 }
+
+#[test]
+fn a_failing_write_exits_3_and_the_next_run_completes() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-02", 0.01, false);
+    // A file where February's partition directory must go: writing February fails.
+    let blocker = site.warehouse().join("tables/participants/period=2024-02");
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let out = site.ingest(&["--kind", "participants"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("participants"), "{}", out.stderr);
+    // January is whole; February has nothing; the warehouse is readable.
+    let warehouse = site.open();
+    let (partitions, _) = content(&warehouse);
+    assert!(
+        partitions.keys().all(|(period, _)| period == "2024-01"),
+        "{:?}",
+        partitions.keys()
+    );
+    assert_eq!(partitions.len(), 9);
+    // The storage recovers: the next run loads February and nothing else.
+    std::fs::remove_file(&blocker).unwrap();
+    let out = site.ingest(&["--kind", "participants"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("9 loaded") && out.stdout.contains("9 unchanged"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(content(&warehouse).0.len(), 18);
+}
