@@ -73,7 +73,8 @@ pub struct IdentityLink {
 /// 12-digit number.
 #[derive(Debug, Clone)]
 pub struct Pseudonymiser {
-    key: PseudonymKey,
+    /// HMAC state after absorbing the key.
+    keyed: Hmac<Sha256>,
     /// national_id_key → person_id_key, from loads already in the warehouse.
     links: HashMap<String, String>,
     /// Links seen in the file being read; they join `links` only when its load commits.
@@ -88,8 +89,13 @@ impl Pseudonymiser {
             .into_iter()
             .map(|l| (l.national_id_key, l.person_id_key))
             .collect();
+        // HMAC accepts keys of any length, so this cannot fail.
+        let keyed = match Hmac::<Sha256>::new_from_slice(&key.bytes) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        };
         Self {
-            key,
+            keyed,
             links,
             pending: HashMap::new(),
             new_links: Vec::new(),
@@ -97,11 +103,8 @@ impl Pseudonymiser {
     }
 
     fn mac(&self, domain: &[u8], value: &str) -> String {
-        // HMAC accepts keys of any length.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key.bytes) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
-        };
+        // The keyed state is computed once; each digest starts from a copy of it.
+        let mut mac = self.keyed.clone();
         mac.update(domain);
         mac.update(value.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..PSEUDONYM_BYTES])
