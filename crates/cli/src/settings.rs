@@ -19,7 +19,7 @@ pub struct Global {
     /// Configuration file [default: config/ansinh.toml, if present].
     #[arg(long, global = true, env = "ANSINH_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Warehouse root: a path or an object-store URL.
+    /// Warehouse root: a local path or file:// URL (object stores are not supported yet).
     #[arg(long, global = true, env = "ANSINH_WAREHOUSE")]
     pub warehouse: Option<String>,
     /// Landing area with the offices' deliveries: a path or URL.

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Warehouse root: a local path or an object-store URL.
+    /// Warehouse root: a local path or `file://` URL.
     pub warehouse: String,
     /// Landing area where offices drop their extracts: a local path or URL.
     pub landing: String,
@@ -94,7 +94,7 @@ struct Setting {
 const SETTINGS: &[Setting] = &[
     Setting {
         key: "warehouse",
-        doc: "Warehouse root: a local path or an object-store URL (s3://, gs://, az://, file://).",
+        doc: "Warehouse root: a local path or file:// URL (object stores are not supported yet).",
         env: "ANSINH_WAREHOUSE",
     },
     Setting {

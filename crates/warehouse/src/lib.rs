@@ -171,11 +171,16 @@ pub struct Warehouse {
 }
 
 impl Warehouse {
-    /// Opens (or prepares) the warehouse at `location` (path or URL).
+    /// Opens (or prepares) the warehouse at `location` (a path or `file://` URL).
     pub fn open(location: &str) -> Result<Self> {
-        Ok(Self {
-            location: Location::parse(location)?,
-        })
+        let location = Location::parse(location)?;
+        if location.root().scheme() != "file" {
+            return Err(Error::Location {
+                location: location.root().to_string(),
+                message: "object-store warehouses are not supported yet; use a local path".into(),
+            });
+        }
+        Ok(Self { location })
     }
 
     /// Where it is.

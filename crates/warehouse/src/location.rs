@@ -82,5 +82,9 @@ mod tests {
             s3.table("_loads").unwrap().as_str(),
             "s3://bucket/prefix/tables/_loads/"
         );
+        let err = crate::Warehouse::open("s3://bucket/prefix")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not supported yet"), "{err}");
     }
 }
