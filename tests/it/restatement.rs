@@ -127,3 +127,52 @@ fn undecodable_text_late_in_a_file_is_rejected_not_stored() {
     );
     assert_eq!(stored[0][0], "0");
 }
+
+#[test]
+fn vacuum_deletes_replaced_files_and_keeps_the_current_rows() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.01, false);
+    assert_eq!(site.ingest(&[]).code, 0);
+    let file = site.landing().join("2024-01/568_2024-01_participants.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&file, lines[..lines.len() - 3].join("\n") + "\n").unwrap();
+    assert_eq!(site.ingest(&[]).code, 0);
+    let before = partition_counts(&site);
+    let partition = site
+        .warehouse()
+        .join("tables/participants/period=2024-01/office=568");
+    let files = || std::fs::read_dir(&partition).unwrap().count();
+    assert_eq!(files(), 2, "the replaced file and the current one");
+    let vacuum = |args: &[&str]| {
+        let mut cmd = crate::common::ansinh(site.path());
+        cmd.arg("--warehouse")
+            .arg(site.warehouse())
+            .arg("vacuum")
+            .args(args);
+        crate::common::run(cmd)
+    };
+    let dry = vacuum(&["--retain-hours", "0", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout.contains("participants: would delete 1 files"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(files(), 2, "a dry run deletes nothing");
+    let done = vacuum(&["--retain-hours", "0"]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(files(), 1);
+    assert_eq!(partition_counts(&site), before);
+    // Within the default retention nothing goes: time travel still reaches the old version.
+    let mut restated = site.landing().join("2024-01/569_2024-01_participants.csv");
+    let text = std::fs::read_to_string(&restated).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&restated, lines[..lines.len() - 2].join("\n") + "\n").unwrap();
+    assert_eq!(site.ingest(&[]).code, 0);
+    restated = site
+        .warehouse()
+        .join("tables/participants/period=2024-01/office=569");
+    assert_eq!(vacuum(&[]).code, 0);
+    assert_eq!(std::fs::read_dir(&restated).unwrap().count(), 2);
+}

@@ -216,6 +216,37 @@ impl Warehouse {
         Ok(out)
     }
 
+    /// Deletes the files no version newer than `retain` ago references, in every table:
+    /// files replaced by restatements, and files of writes that were aborted before their
+    /// commit. Time travel reaches back only as far as `retain`. Returns the files deleted (or
+    /// that would be, with `dry_run`) per table.
+    pub async fn vacuum(
+        &self,
+        retain: chrono::Duration,
+        dry_run: bool,
+    ) -> Result<Vec<(String, Vec<String>)>> {
+        let mut out = Vec::new();
+        for spec in table_specs() {
+            let table = self.table(spec.name).await?;
+            if table.version().is_none() {
+                continue;
+            }
+            let (_, metrics) = table
+                .vacuum()
+                .with_retention_period(retain)
+                .with_enforce_retention_duration(false)
+                .with_mode(deltalake::operations::vacuum::VacuumMode::Full)
+                .with_dry_run(dry_run)
+                .await
+                .map_err(|source| Error::Delta {
+                    table: spec.name.into(),
+                    source,
+                })?;
+            out.push((spec.name.to_string(), metrics.files_deleted));
+        }
+        Ok(out)
+    }
+
     /// Writes `batches` into table `spec` and returns the new version. `metadata` goes into
     /// the commit info, so the Delta history says which delivery made each version.
     pub async fn write(

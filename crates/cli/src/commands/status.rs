@@ -107,3 +107,40 @@ pub fn render(cells: &[DeliveryStatus]) -> String {
     }
     out
 }
+
+/// Options of `ansinh vacuum`.
+#[derive(Debug, Args)]
+pub struct VacuumArgs {
+    /// Keep the files of versions younger than this many hours (time travel reaches that far).
+    #[arg(long, default_value_t = 168)]
+    pub retain_hours: i64,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Runs `ansinh vacuum`.
+pub async fn run_vacuum(global: &Global, args: VacuumArgs) -> Result<u8, Failure> {
+    if args.retain_hours < 0 {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "--retain-hours must not be negative"
+        )));
+    }
+    let config = settings::config(global)?;
+    let warehouse = Warehouse::open(&config.warehouse)?;
+    let retain = chrono::Duration::hours(args.retain_hours);
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    for (table, files) in warehouse.vacuum(retain, args.dry_run).await? {
+        println!("{table}: {verb} {} files", files.len());
+        if args.dry_run {
+            for file in files {
+                println!("  {file}");
+            }
+        }
+    }
+    Ok(exit::SUCCESS)
+}
