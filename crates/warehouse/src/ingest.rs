@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::history::{Decision, LoadHistory, LoadRecord, Outcome, to_batch};
 use crate::landing::LandedFile;
 use crate::values::strings;
-use crate::{TableSpec, Warehouse, WriteMode, table_specs, tables};
+use crate::{TableSpec, Warehouse, WriteMode, table_spec, tables};
 
 /// Settings of a load.
 #[derive(Debug, Clone)]
@@ -92,23 +92,11 @@ pub struct Ingestor<'w> {
     history: LoadHistory,
 }
 
-fn fact_spec(kind: DeliveryKind) -> TableSpec {
-    let name = match kind {
+fn fact_spec(kind: DeliveryKind) -> Result<TableSpec> {
+    table_spec(match kind {
         DeliveryKind::Participants => tables::PARTICIPANTS,
         DeliveryKind::Beneficiaries => tables::BENEFICIARIES,
-    };
-    spec(name)
-}
-
-fn spec(name: &str) -> TableSpec {
-    table_specs()
-        .into_iter()
-        .find(|s| s.name == name)
-        .unwrap_or(TableSpec {
-            name: tables::LOADS,
-            schema: schema::loads,
-            partitions: &[],
-        })
+    })
 }
 
 /// SHA-256 and size of a file, streamed.
@@ -292,7 +280,7 @@ impl<'w> Ingestor<'w> {
                 .and(col(c::OFFICE).eq(lit(delivery.office.clone())));
             self.warehouse
                 .write(
-                    &spec(tables::REJECTS),
+                    &table_spec(tables::REJECTS)?,
                     vec![rejects],
                     WriteMode::ReplaceWhere(replace),
                     metadata.clone(),
@@ -303,7 +291,7 @@ impl<'w> Ingestor<'w> {
             let links = links_batch(delivery, &summary.new_links)?;
             self.warehouse
                 .write(
-                    &spec(tables::PERSON_LINKS),
+                    &table_spec(tables::PERSON_LINKS)?,
                     vec![links],
                     WriteMode::Append,
                     metadata,
@@ -351,7 +339,7 @@ impl<'w> Ingestor<'w> {
             .pseudonymiser
             .take()
             .ok_or_else(|| Error::Task("a previous load did not finish".into()))?;
-        let fact = fact_spec(landed.delivery.kind);
+        let fact = fact_spec(landed.delivery.kind)?;
         let (sender, receiver) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
         let reader_landed = landed.clone();
         let options = self.options.clone();
@@ -412,7 +400,7 @@ impl<'w> Ingestor<'w> {
     ) -> Result<LoadRecord> {
         let fact = self
             .warehouse
-            .table(fact_spec(landed.delivery.kind).name)
+            .table(fact_spec(landed.delivery.kind)?.name)
             .await?;
         Ok(LoadRecord {
             file: landed.relative.clone(),
@@ -438,7 +426,7 @@ impl<'w> Ingestor<'w> {
         let batch = to_batch(std::slice::from_ref(&record))?;
         self.warehouse
             .write(
-                &spec(tables::LOADS),
+                &table_spec(tables::LOADS)?,
                 vec![batch],
                 WriteMode::Append,
                 Vec::new(),

@@ -104,6 +104,14 @@ pub fn table_specs() -> Vec<TableSpec> {
     ]
 }
 
+/// The table named `name` (`participants`, `reference/geography`, ...).
+pub fn table_spec(name: &str) -> Result<TableSpec> {
+    table_specs()
+        .into_iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| Error::Task(format!("no table named {name}")))
+}
+
 /// A record batch stream offered once as the single partition of a streaming table.
 struct OnceStream {
     schema: SchemaRef,

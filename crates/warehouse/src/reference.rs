@@ -12,7 +12,7 @@ use arrow::datatypes::SchemaRef;
 use crate::error::{Error, Result};
 use crate::history::{LoadHistory, LoadRecord, Outcome, to_batch};
 use crate::ingest::file_digest;
-use crate::{Warehouse, WriteMode, table_specs, tables};
+use crate::{Warehouse, WriteMode, table_spec, tables};
 
 /// A function returning a table's schema.
 pub type SchemaFn = fn() -> SchemaRef;
@@ -72,10 +72,7 @@ pub async fn load_reference(
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| reference_error(&path, e))?;
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let spec = table_specs()
-            .into_iter()
-            .find(|s| s.name.strip_prefix("reference/") == Some(name))
-            .ok_or_else(|| Error::Task(format!("no table spec for reference/{name}")))?;
+        let spec = table_spec(&format!("reference/{name}"))?;
         let metadata = vec![
             (
                 "ansinh.operation".to_string(),
@@ -107,17 +104,14 @@ pub async fn load_reference(
             message: None,
             extra_columns: None,
         };
-        let loads_spec = table_specs().into_iter().find(|s| s.name == tables::LOADS);
-        if let Some(loads_spec) = loads_spec {
-            warehouse
-                .write(
-                    &loads_spec,
-                    vec![to_batch(std::slice::from_ref(&record))?],
-                    WriteMode::Append,
-                    Vec::new(),
-                )
-                .await?;
-        }
+        warehouse
+            .write(
+                &table_spec(tables::LOADS)?,
+                vec![to_batch(std::slice::from_ref(&record))?],
+                WriteMode::Append,
+                Vec::new(),
+            )
+            .await?;
         history.push(record);
         reports.push(ReferenceReport {
             table: name.into(),
