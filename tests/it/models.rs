@@ -214,7 +214,7 @@ fn failing_data_tests_exit_1_and_model_errors_name_the_file() {
     let out = with_dir(&["build", "--select", "broken"]);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("broken.sql") && out.stderr.contains("no_such_column"),
+        out.stderr.contains("broken.sql:2: model broken") && out.stderr.contains("no_such_column"),
         "{}",
         out.stderr
     );

@@ -81,7 +81,10 @@ pub fn session(config: &Config) -> Result<SessionContext, Failure> {
         runtime = runtime.with_temp_file_path(dir);
     }
     let runtime = runtime.build_arc().map_err(Failure::usage)?;
-    let session = SessionConfig::new().with_information_schema(true);
+    // Spans let planning errors name the line of the model file they are about.
+    let session = SessionConfig::new()
+        .with_information_schema(true)
+        .set_bool("datafusion.sql_parser.collect_spans", true);
     Ok(SessionContext::new_with_config_rt(session, runtime))
 }
 
