@@ -176,3 +176,46 @@ fn vacuum_deletes_replaced_files_and_keeps_the_current_rows() {
     assert_eq!(vacuum(&[]).code, 0);
     assert_eq!(std::fs::read_dir(&restated).unwrap().count(), 2);
 }
+
+#[test]
+fn an_unreadable_manifest_row_stops_the_load_instead_of_reloading() {
+    use arrow::array::{ArrayRef, StringArray};
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.002, false);
+    assert_eq!(site.ingest(&[]).code, 0);
+    // A row with an outcome this version does not know.
+    let warehouse = site.open();
+    let runtime = crate::common::runtime();
+    let batches = runtime
+        .block_on(warehouse.query("SELECT * FROM _loads LIMIT 1"))
+        .unwrap();
+    let batch = &batches[0];
+    let index = batch.schema().index_of("outcome").unwrap();
+    let schema = ansinh_core::schema::loads();
+    let mut columns: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| arrow::compute::cast(c, f.data_type()).unwrap())
+        .collect();
+    columns[index] = std::sync::Arc::new(StringArray::from(vec!["archived"]));
+    let odd = arrow::array::RecordBatch::try_new(schema, columns).unwrap();
+    let spec = ansinh_warehouse::table_spec("_loads").unwrap();
+    runtime
+        .block_on(warehouse.write(
+            &spec,
+            vec![odd],
+            ansinh_warehouse::WriteMode::Append,
+            Vec::new(),
+        ))
+        .unwrap();
+    let before = site.versions();
+    let out = site.ingest(&[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("_loads row") && out.stderr.contains("unknown outcome"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(site.versions(), before);
+}

@@ -37,7 +37,8 @@ impl From<ansinh_warehouse::Error> for Failure {
                 ansinh_warehouse::Error::Location { .. }
                 | ansinh_warehouse::Error::Landing { .. }
                 | ansinh_warehouse::Error::Reference(_)
-                | ansinh_warehouse::Error::Key(_) => USAGE,
+                | ansinh_warehouse::Error::Key(_)
+                | ansinh_warehouse::Error::Manifest(_) => USAGE,
                 _ => RETRY,
             }
         };

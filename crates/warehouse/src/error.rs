@@ -55,6 +55,9 @@ pub enum Error {
     /// An Arrow operation failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The `_loads` manifest holds a row this version cannot read.
+    #[error("{0}")]
+    Manifest(String),
     /// A background task failed.
     #[error("background task: {0}")]
     Task(String),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ansinh_core::{Delivery, columns as c, schema};
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::values::{integers, strings};
 use crate::{Warehouse, tables};
 
@@ -147,26 +147,37 @@ impl LoadHistory {
             i(c::TABLE_VERSION)?,
             i(c::LOADED_AT)?,
         );
+        // A row that does not parse would make its delivery look never loaded: refuse to go on.
         let records = (0..file.len())
-            .filter_map(|r| {
-                Some(LoadRecord {
-                    file: file[r].clone()?,
-                    sha256: sha[r].clone()?,
-                    bytes: bytes[r]?,
-                    kind: kind[r].clone()?,
-                    period: period[r].clone()?,
-                    office: office[r].clone()?,
-                    rows_read: read[r]?,
-                    rows_loaded: loaded[r]?,
-                    rows_rejected: rejected[r]?,
-                    outcome: Outcome::parse(outcome[r].as_deref()?)?,
-                    table_version: version[r],
-                    loaded_at: at[r]?,
-                    message: message[r].clone(),
-                    extra_columns: extra[r].clone(),
+            .map(|r| {
+                let record = (|| {
+                    Some(LoadRecord {
+                        file: file[r].clone()?,
+                        sha256: sha[r].clone()?,
+                        bytes: bytes[r]?,
+                        kind: kind[r].clone()?,
+                        period: period[r].clone()?,
+                        office: office[r].clone()?,
+                        rows_read: read[r]?,
+                        rows_loaded: loaded[r]?,
+                        rows_rejected: rejected[r]?,
+                        outcome: Outcome::parse(outcome[r].as_deref()?)?,
+                        table_version: version[r],
+                        loaded_at: at[r]?,
+                        message: message[r].clone(),
+                        extra_columns: extra[r].clone(),
+                    })
+                })();
+                record.ok_or_else(|| {
+                    Error::Manifest(format!(
+                        "{} row {} ({:?}) has a missing field or an unknown outcome",
+                        tables::LOADS,
+                        r + 1,
+                        file[r]
+                    ))
                 })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self { records })
     }
 
