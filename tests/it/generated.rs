@@ -68,7 +68,8 @@ fn generated_sample_loads_to_the_manifest_counts_and_reloading_changes_nothing()
         .args(["status", "--format", "json"]);
     let status = crate::common::run(status);
     assert_eq!(status.code, 0, "{}", status.stderr);
-    let cells: Vec<serde_json::Value> = serde_json::from_str(&status.stdout).unwrap();
+    let status_json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let cells = status_json["deliveries"].as_array().unwrap();
     assert_eq!(cells.len(), 36);
     assert!(
         cells.iter().all(|c| c["state"] == "loaded"),

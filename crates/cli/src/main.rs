@@ -14,8 +14,9 @@ use settings::Global;
 ///
 /// Ingests district offices' monthly extracts into a Delta/Parquet warehouse. Settings come
 /// from config/ansinh.toml, then ANSINH_* environment variables, then flags.
-/// Exit codes: 0 success; 1 finished but data failed (refused deliveries); 2 usage or
-/// configuration error; 3 infrastructure error worth retrying.
+/// Exit codes: 0 success; 1 finished but data failed (refused deliveries, required offices
+/// missing, failing data tests); 2 usage or configuration error; 3 infrastructure error worth
+/// retrying (storage unreachable, warehouse locked by another run).
 #[derive(Debug, Parser)]
 #[command(
     name = "ansinh",
@@ -38,7 +39,15 @@ enum Command {
     Generate(commands::generate::GenerateArgs),
     /// Load deliveries from the landing area into the warehouse.
     Ingest(commands::ingest::IngestArgs),
-    /// Show the deliveries matrix: loaded, restated, refused, pending or missing.
+    /// Run pipelines: load new or changed deliveries, then build and test the models whose
+    /// inputs changed; recorded in `_runs`.
+    Run(commands::run::RunArgs),
+    /// Fire each pipeline on its cron schedule until stopped by SIGTERM or SIGINT.
+    Schedule(commands::run::ScheduleArgs),
+    /// Show recent runs from `_runs`, newest first.
+    History(commands::run::HistoryArgs),
+    /// Show deliveries (loaded, restated, refused, pending, missing), model freshness, recent
+    /// runs and the next scheduled runs.
     Status(commands::status::StatusArgs),
     /// Build the SQL models in dependency order; marts become Parquet files.
     Build(commands::models::SelectArgs),
@@ -85,6 +94,9 @@ async fn run(cli: Cli) -> Result<u8, exit::Failure> {
         Command::Demo(args) => commands::demo::run(&global, args).await,
         Command::Generate(args) => commands::generate::run(args),
         Command::Ingest(args) => commands::ingest::run(&global, args).await,
+        Command::Run(args) => commands::run::run(&global, args).await,
+        Command::Schedule(args) => commands::run::schedule(&global, args).await,
+        Command::History(args) => commands::run::history(&global, args).await,
         Command::Status(args) => commands::status::run(&global, args).await,
         Command::Build(args) => commands::models::run_build(&global, args).await,
         Command::Test(args) => commands::models::run_test(&global, args).await,

@@ -25,6 +25,28 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// SQL model settings.
     pub models: ModelsConfig,
+    /// Pipeline run settings.
+    pub run: RunConfig,
+}
+
+/// Settings of `ansinh run` and `ansinh schedule`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Directory of the pipeline definitions (`*.toml`).
+    pub pipelines: String,
+    /// Seconds after which the warehouse lock of a run that stopped renewing it may be taken
+    /// over. A live run renews it every third of this.
+    pub lock_ttl_seconds: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            pipelines: "pipelines".into(),
+            lock_ttl_seconds: 600,
+        }
+    }
 }
 
 /// Settings of the SQL models (`ansinh build`, `test`, `plan`, `sql`).
@@ -70,6 +92,7 @@ impl Default for Config {
             pseudonym_key_file: None,
             ingest: IngestConfig::default(),
             models: ModelsConfig::default(),
+            run: RunConfig::default(),
         }
     }
 }
@@ -143,6 +166,18 @@ const SETTINGS: &[Setting] = &[
         doc: "Directory for spill files. Unset: the system temporary directory.",
         env: "ANSINH_MODELS__SPILL_DIR",
     },
+    Setting {
+        key: "run.pipelines",
+        doc: "Directory of the pipeline definitions (*.toml) that `ansinh run` and `schedule` use.",
+        env: "ANSINH_RUN__PIPELINES",
+    },
+    Setting {
+        key: "run.lock_ttl_seconds",
+        doc: "Seconds after which the warehouse lock of a run that stopped renewing it is stale.\n\
+              A live run renews it every third of this; a lock of a dead local process is\n\
+              taken over at once.",
+        env: "ANSINH_RUN__LOCK_TTL_SECONDS",
+    },
 ];
 
 impl Config {
@@ -210,6 +245,12 @@ impl Config {
                         .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
                 }
                 "models.spill_dir" => self.models.spill_dir = Some(value.clone()),
+                "run.pipelines" => self.run.pipelines = value.clone(),
+                "run.lock_ttl_seconds" => {
+                    self.run.lock_ttl_seconds = value
+                        .parse()
+                        .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
+                }
                 _ => {}
             }
         }
@@ -236,6 +277,9 @@ impl Config {
         if self.models.memory_limit_mb < 64 {
             return bad("models.memory_limit_mb", "must be at least 64");
         }
+        if self.run.lock_ttl_seconds < 3 {
+            return bad("run.lock_ttl_seconds", "must be at least 3");
+        }
         Ok(())
     }
 
@@ -252,6 +296,8 @@ impl Config {
                 "ingest.encoding" => format!("{:?}", defaults.ingest.encoding),
                 "models.dir" => format!("{:?}", defaults.models.dir),
                 "models.memory_limit_mb" => defaults.models.memory_limit_mb.to_string(),
+                "run.pipelines" => format!("{:?}", defaults.run.pipelines),
+                "run.lock_ttl_seconds" => defaults.run.lock_ttl_seconds.to_string(),
                 _ => return None,
             })
         };

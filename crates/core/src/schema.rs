@@ -94,6 +94,29 @@ pub fn loads() -> SchemaRef {
     ]))
 }
 
+/// `_runs`: one row per pipeline run, written when the run ends.
+pub fn runs() -> SchemaRef {
+    let at = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        text("run_id", false),
+        text("pipeline", false),
+        text("trigger", false),
+        text("periods", true),
+        Field::new("started_at", at.clone(), false),
+        Field::new("finished_at", at, false),
+        text("status", false),
+        Field::new("exit_code", DataType::Int32, false),
+        Field::new("files_loaded", DataType::Int64, false),
+        Field::new("files_restated", DataType::Int64, false),
+        Field::new("files_refused", DataType::Int64, false),
+        Field::new("files_unchanged", DataType::Int64, false),
+        Field::new("models_built", DataType::Int64, false),
+        Field::new("tests_failed", DataType::Int64, false),
+        text("steps", false),
+        text("message", true),
+    ]))
+}
+
 /// `reference.geography`: administrative units with validity periods.
 pub fn reference_geography() -> SchemaRef {
     Arc::new(Schema::new(vec![

@@ -18,16 +18,19 @@ mod config;
 mod dag;
 mod deps;
 mod error;
+pub mod freshness;
 mod project;
 mod run;
 mod selector;
+mod session;
 
 pub use config::{ModelConfig, TestSpec};
 pub use dag::order;
 pub use error::{Error, Result};
 pub use project::{Materialization, Model, Project, SingularTest};
 pub use run::{
-    BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, model_url, register_marts,
-    run_tests,
+    BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, build_fingerprinted, model_url,
+    register_marts, run_tests,
 };
 pub use selector::select;
+pub use session::session;

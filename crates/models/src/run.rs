@@ -1,6 +1,6 @@
 //! Building models in dependency order, writing marts atomically, and running data tests.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -143,6 +143,19 @@ pub async fn build(
     selected: &BTreeSet<String>,
     target: &Target,
 ) -> Result<BuildReport> {
+    build_fingerprinted(project, ctx, selected, target, &BTreeMap::new()).await
+}
+
+/// [`build`], recording each written model's fingerprint (see
+/// [`crate::freshness::fingerprints`]) and build time in its Parquet metadata, so that a later
+/// run can tell whether it is fresh.
+pub async fn build_fingerprinted(
+    project: &Project,
+    ctx: &SessionContext,
+    selected: &BTreeSet<String>,
+    target: &Target,
+    fingerprints: &BTreeMap<String, String>,
+) -> Result<BuildReport> {
     let mut report = BuildReport::default();
     for name in order(project)? {
         let model = &project.models[&name];
@@ -173,7 +186,8 @@ pub async fn build(
                 Some(rows)
             }
             (Materialization::Parquet, true, Target::Warehouse { root }) => {
-                let rows = write_mart(ctx, model, root).await?;
+                let fingerprint = fingerprints.get(&name).map(String::as_str);
+                let rows = write_mart(ctx, model, root, fingerprint).await?;
                 Some(rows)
             }
         };
@@ -226,7 +240,7 @@ pub async fn register_marts(project: &Project, ctx: &SessionContext, root: &Url)
     Ok(())
 }
 
-fn object_store_url(url: &Url) -> Result<ObjectStoreUrl> {
+pub(crate) fn object_store_url(url: &Url) -> Result<ObjectStoreUrl> {
     let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
     ObjectStoreUrl::parse(base).map_err(|e| Error::Write {
         model: url.to_string(),
@@ -237,7 +251,12 @@ fn object_store_url(url: &Url) -> Result<ObjectStoreUrl> {
 /// Writes the model's result to `<root>/marts/<name>.parquet`: to a temporary name first,
 /// then renamed into place, so readers never see a half-written file. Column descriptions go
 /// into the Parquet key-value metadata (`ansinh.column.<name>`) and the Arrow field metadata.
-async fn write_mart(ctx: &SessionContext, model: &Model, root: &Url) -> Result<u64> {
+async fn write_mart(
+    ctx: &SessionContext,
+    model: &Model,
+    root: &Url,
+    fingerprint: Option<&str>,
+) -> Result<u64> {
     let write_error = |message: String| Error::Write {
         model: model.name.clone(),
         message,
@@ -271,6 +290,16 @@ async fn write_mart(ctx: &SessionContext, model: &Model, root: &Url) -> Result<u
         "ansinh.model".to_string(),
         model.name.clone(),
     )];
+    metadata.push(KeyValue::new(
+        crate::freshness::BUILT_AT_KEY.to_string(),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    ));
+    if let Some(fingerprint) = fingerprint {
+        metadata.push(KeyValue::new(
+            crate::freshness::FINGERPRINT_KEY.to_string(),
+            fingerprint.to_string(),
+        ));
+    }
     if let Some(description) = &model.config.description {
         metadata.push(KeyValue::new(
             "ansinh.description".to_string(),

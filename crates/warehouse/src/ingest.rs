@@ -38,6 +38,8 @@ pub struct IngestOptions {
     /// Load files again that were refused in the same form (after the reference data or the
     /// ratio changed).
     pub retry_refused: bool,
+    /// Load files again even when the warehouse holds the same content (a full refresh).
+    pub force: bool,
 }
 
 /// A reject as shown to people: file, line, field, reason and (masked) value.
@@ -164,6 +166,11 @@ impl<'w> Ingestor<'w> {
         &self.history
     }
 
+    /// The settings of the next loads.
+    pub fn options_mut(&mut self) -> &mut IngestOptions {
+        &mut self.options
+    }
+
     /// Loads one landed file, unless the warehouse already holds its content.
     pub async fn ingest(&mut self, landed: &LandedFile) -> Result<LoadReport> {
         let path = landed.path.clone();
@@ -176,6 +183,8 @@ impl<'w> Ingestor<'w> {
             })?;
         let delivery = &landed.delivery;
         let previous = match self.history.decide(delivery, &sha256) {
+            Decision::Unchanged(record) if self.options.force => Some(record),
+            Decision::RefusedBefore(_) if self.options.force => self.history.current(delivery).cloned(),
             Decision::Unchanged(record) => {
                 return Ok(report_from(landed, Outcome::Unchanged, &record));
             }

@@ -8,7 +8,7 @@ pub mod landing;
 mod location;
 pub mod reference;
 pub mod status;
-mod values;
+pub mod values;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +37,8 @@ pub mod tables {
     pub const LOADS: &str = "_loads";
     /// Identity links between the two identifier pseudonyms.
     pub const PERSON_LINKS: &str = "person_links";
+    /// The run history of pipelines.
+    pub const RUNS: &str = "_runs";
     /// Schema of the reference tables in the SQL catalog.
     pub const REFERENCE_SCHEMA: &str = "reference";
 }
@@ -79,6 +81,11 @@ pub fn table_specs() -> Vec<TableSpec> {
         TableSpec {
             name: tables::PERSON_LINKS,
             schema: schema::person_links,
+            partitions: &[],
+        },
+        TableSpec {
+            name: tables::RUNS,
+            schema: schema::runs,
             partitions: &[],
         },
         TableSpec {

@@ -17,7 +17,7 @@ fn column(batch: &RecordBatch, name: &str, to: &DataType) -> Result<arrow::array
 }
 
 /// The column `name` of every batch as optional strings.
-pub(crate) fn strings(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<String>>> {
+pub fn strings(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<String>>> {
     let mut out = Vec::new();
     for batch in batches {
         let array = column(batch, name, &DataType::Utf8)?;
@@ -29,7 +29,7 @@ pub(crate) fn strings(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<
 
 /// The column `name` of every batch as optional 64-bit integers (timestamps as their raw
 /// value).
-pub(crate) fn integers(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<i64>>> {
+pub fn integers(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<i64>>> {
     let mut out = Vec::new();
     for batch in batches {
         let raw = batch.column_by_name(name).ok_or_else(|| {

@@ -66,7 +66,12 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
     }
     let key = ingest::resolve_key(&config, &landing_dir, true)?;
     let scan = landing::scan(&landing_dir)?;
-    let totals = ingest::ingest_landing(global, &config, &scan, key, false, |_| true).await?;
+    let totals = crate::commands::run::locked(
+        &config,
+        "demo",
+        ingest::ingest_landing(global, &config, &scan, key, false, |_| true),
+    )
+    .await?;
     ingest::print_totals(&totals);
 
     let warehouse = Warehouse::open(&config.warehouse)?;
@@ -88,7 +93,9 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
         let target = ansinh_models::Target::Warehouse {
             root: warehouse.location().root().clone(),
         };
-        ansinh_models::build(&project, &ctx, &all, &target).await?;
+        let prints =
+            ansinh_models::freshness::fingerprints(&project, &warehouse.versions().await?)?;
+        ansinh_models::build_fingerprinted(&project, &ctx, &all, &target, &prints).await?;
         let tests = ansinh_models::run_tests(&project, &ctx, &all).await?;
         let failed = tests.failed().count();
         tests_failed = failed;

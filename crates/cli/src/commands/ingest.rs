@@ -68,11 +68,16 @@ pub async fn run(global: &Global, args: IngestArgs) -> Result<u8, Failure> {
     let landing = settings::local_dir(&config.landing, "landing area")?;
     let key = resolve_key(&config, &landing, args.demo_key)?;
     let scan = landing::scan(&landing)?;
-    let totals = ingest_landing(global, &config, &scan, key, args.retry_refused, |f| {
+    let select = |f: &ansinh_core::Delivery| {
         args.kind.is_none_or(|k| k == f.kind)
             && args.period.is_none_or(|p| p == f.period)
             && args.office.as_ref().is_none_or(|o| *o == f.office)
-    })
+    };
+    let totals = crate::commands::run::locked(
+        &config,
+        "ingest",
+        ingest_landing(global, &config, &scan, key, args.retry_refused, select),
+    )
     .await?;
     print_totals(&totals);
     Ok(if totals.refused > 0 {
@@ -128,6 +133,7 @@ pub async fn ingest_landing(
         batch_rows: config.ingest.batch_rows,
         encoding,
         retry_refused,
+        force: false,
     };
     let mut history = LoadHistory::read(&warehouse).await?;
     for report in load_reference(&warehouse, &reference, &mut history).await? {

@@ -4,4 +4,5 @@ pub mod demo;
 pub mod generate;
 pub mod ingest;
 pub mod models;
+pub mod run;
 pub mod status;

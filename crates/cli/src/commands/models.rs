@@ -2,18 +2,17 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
 use ansinh_core::Config;
 use ansinh_models::{
-    Materialization, Project, Target, build, order, register_marts, run_tests, select,
+    Materialization, Project, Target, build_fingerprinted, order, register_marts, run_tests,
+    select,
 };
+use ansinh_models::freshness::fingerprints;
 use ansinh_warehouse::Warehouse;
 use arrow::array::RecordBatch;
 use clap::{Args, ValueEnum};
-use datafusion::execution::memory_pool::FairSpillPool;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 
 use crate::exit::{self, Failure};
 use crate::settings::{self, Global};
@@ -73,19 +72,8 @@ impl From<ansinh_models::Error> for Failure {
 
 /// A session with the configured memory limit and spill directory.
 pub fn session(config: &Config) -> Result<SessionContext, Failure> {
-    // A fair pool lets every spilling operator (sorts of window functions, aggregations)
-    // keep a share instead of the first one taking it all.
-    let pool = FairSpillPool::new(config.models.memory_limit_mb * 1024 * 1024);
-    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
-    if let Some(dir) = &config.models.spill_dir {
-        runtime = runtime.with_temp_file_path(dir);
-    }
-    let runtime = runtime.build_arc().map_err(Failure::usage)?;
-    // Spans let planning errors name the line of the model file they are about.
-    let session = SessionConfig::new()
-        .with_information_schema(true)
-        .set_bool("datafusion.sql_parser.collect_spans", true);
-    Ok(SessionContext::new_with_config_rt(session, runtime))
+    ansinh_models::session(config.models.memory_limit_mb, config.models.spill_dir.as_deref())
+        .map_err(Failure::usage)
 }
 
 fn project(config: &Config) -> Result<Project, Failure> {
@@ -122,7 +110,11 @@ pub async fn run_build(global: &Global, args: SelectArgs) -> Result<u8, Failure>
     let target = Target::Warehouse {
         root: warehouse.location().root().clone(),
     };
-    let report = build(&project, &ctx, &selected, &target).await?;
+    let report = crate::commands::run::locked(&config, "build", async {
+        let prints = fingerprints(&project, &warehouse.versions().await?)?;
+        Ok(build_fingerprinted(&project, &ctx, &selected, &target, &prints).await?)
+    })
+    .await?;
     for m in report.models.iter().filter(|m| m.built) {
         let rows = m
             .rows

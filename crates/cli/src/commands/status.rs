@@ -50,14 +50,115 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<u8, Failure> {
     if let Some(kind) = args.kind {
         cells.retain(|c| c.kind == kind.name());
     }
+    let models = model_freshness(&config, &warehouse).await?;
+    let runs = ansinh_pipeline::runs::recent(&warehouse, None, 5).await?;
+    let schedule = next_runs(&config, &warehouse).await;
+    let lock = ansinh_pipeline::lock::current(warehouse.location().root())
+        .await
+        .ok()
+        .flatten();
     match args.format {
         Format::Json => {
-            let text = serde_json::to_string_pretty(&cells).map_err(Failure::usage)?;
+            let value = serde_json::json!({
+                "deliveries": cells,
+                "models": models,
+                "runs": runs,
+                "schedule": schedule,
+                "lock": lock,
+            });
+            let text = serde_json::to_string_pretty(&value).map_err(Failure::usage)?;
             println!("{text}");
         }
-        Format::Table => print!("{}", render(&cells)),
+        Format::Table => {
+            print!("{}", render(&cells));
+            if !models.is_empty() {
+                println!("models");
+                for m in &models {
+                    println!(
+                        "  {:<28} {:<8} {}",
+                        m.model,
+                        m.state.name(),
+                        m.built_at.as_deref().unwrap_or("")
+                    );
+                }
+                println!();
+            }
+            println!("recent runs");
+            for line in crate::commands::run::render_runs(&runs).lines() {
+                println!("  {line}");
+            }
+            println!();
+            if !schedule.is_empty() {
+                println!("next scheduled runs");
+                for s in &schedule {
+                    println!("  {:<16} {:<22} {}", s.pipeline, s.cron, s.next.as_deref().unwrap_or("never"));
+                }
+                println!();
+            }
+            if let Some(lock) = lock {
+                println!(
+                    "locked by run {} ({} pid {}, {}) until {}",
+                    lock.run_id, lock.host, lock.pid, lock.command, lock.expires_at
+                );
+            }
+        }
     }
     Ok(exit::SUCCESS)
+}
+
+/// A pipeline's next firing.
+#[derive(Debug, serde::Serialize)]
+pub struct NextRun {
+    /// The pipeline.
+    pub pipeline: String,
+    /// Its schedule and time zone.
+    pub cron: String,
+    /// The next firing, RFC 3339 (UTC).
+    pub next: Option<String>,
+    /// Whether a scheduler is running (its state was renewed in the last two minutes).
+    pub scheduler_running: bool,
+}
+
+async fn next_runs(config: &ansinh_core::Config, warehouse: &Warehouse) -> Vec<NextRun> {
+    let Ok(pipelines) = crate::commands::run::pipelines(config) else {
+        return Vec::new();
+    };
+    let state = ansinh_pipeline::scheduler::read_state(warehouse).await;
+    let now = chrono::Utc::now();
+    let alive = state
+        .as_ref()
+        .is_some_and(|s| now - s.heartbeat_at < chrono::Duration::minutes(2));
+    pipelines
+        .iter()
+        .filter_map(|p| {
+            let cron = p.schedule.as_ref()?;
+            let next = state
+                .as_ref()
+                .filter(|_| alive)
+                .and_then(|s| s.next_runs.get(&p.name).copied())
+                .or_else(|| cron.next_after(now));
+            Some(NextRun {
+                pipeline: p.name.clone(),
+                cron: format!("{} {}", cron.text(), cron.timezone()),
+                next: next.map(|t| t.to_rfc3339()),
+                scheduler_running: alive,
+            })
+        })
+        .collect()
+}
+
+async fn model_freshness(
+    config: &ansinh_core::Config,
+    warehouse: &Warehouse,
+) -> Result<Vec<ansinh_models::freshness::Freshness>, Failure> {
+    let dir = std::path::Path::new(&config.models.dir);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let project = ansinh_models::Project::load(dir, &Warehouse::table_names())?;
+    let versions = warehouse.versions().await?;
+    let prints = ansinh_models::freshness::fingerprints(&project, &versions)?;
+    Ok(ansinh_models::freshness::freshness(&project, warehouse.location().root(), &prints).await?)
 }
 
 /// The matrix as text: one block per kind, periods down, offices across. A cell reads
@@ -134,7 +235,11 @@ pub async fn run_vacuum(global: &Global, args: VacuumArgs) -> Result<u8, Failure
     } else {
         "deleted"
     };
-    for (table, files) in warehouse.vacuum(retain, args.dry_run).await? {
+    let deleted = crate::commands::run::locked(&config, "vacuum", async {
+        Ok(warehouse.vacuum(retain, args.dry_run).await?)
+    })
+    .await?;
+    for (table, files) in deleted {
         println!("{table}: {verb} {} files", files.len());
         if args.dry_run {
             for file in files {

@@ -1,0 +1,28 @@
+//! The query session models and queries run in.
+
+use std::sync::Arc;
+
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+/// A session with a memory limit of `memory_limit_mb` MiB and spill files in `spill_dir` (the
+/// system temporary directory when `None`).
+pub fn session(
+    memory_limit_mb: usize,
+    spill_dir: Option<&str>,
+) -> datafusion::error::Result<SessionContext> {
+    // A fair pool lets every spilling operator (sorts of window functions, aggregations)
+    // keep a share instead of the first one taking it all.
+    let pool = FairSpillPool::new(memory_limit_mb * 1024 * 1024);
+    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
+    if let Some(dir) = spill_dir {
+        runtime = runtime.with_temp_file_path(dir);
+    }
+    let runtime = runtime.build_arc()?;
+    // Spans let planning errors name the line of the model file they are about.
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_bool("datafusion.sql_parser.collect_spans", true);
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}

@@ -1,0 +1,823 @@
+//! Runs pipelines: plans the pending work, loads it, builds and tests the models whose inputs
+//! changed, and records the run in `_runs`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ansinh_core::{Config, Delivery, DeliveryKind, YearMonth};
+use ansinh_extract::{Geography, PseudonymKey, TextEncoding, UnitLevel};
+use ansinh_models::freshness::{State, fingerprints, freshness};
+use ansinh_models::{Project, Target, build_fingerprinted, run_tests, select};
+use ansinh_warehouse::history::{Decision, LoadHistory, Outcome};
+use ansinh_warehouse::ingest::{IngestOptions, Ingestor, file_digest};
+use ansinh_warehouse::landing::LandedFile;
+use ansinh_warehouse::reference::load_reference;
+use ansinh_warehouse::{Warehouse, tables};
+use chrono::Utc;
+use indicatif::ProgressBar;
+
+use crate::error::{Error, Result};
+use crate::lock::WarehouseLock;
+use crate::runs::{self, RunRecord, RunStatus, Step};
+use crate::spec::{Completeness, ExpectedOffices, Pipeline, PipelineKind};
+
+/// What the runner needs from its caller.
+pub struct Environment {
+    /// The configuration.
+    pub config: Config,
+    /// The pseudonym key; a run that must load deliveries without one fails.
+    pub key: Option<PseudonymKey>,
+    /// The local landing area.
+    pub landing: PathBuf,
+    /// The local reference directory.
+    pub reference: PathBuf,
+    /// Set to stop the run after the file being loaded.
+    pub cancel: Arc<AtomicBool>,
+    /// A progress bar to advance by one per pipeline period.
+    pub progress: Option<ProgressBar>,
+}
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The periods; every period with deliveries when `None`.
+    pub periods: Option<Vec<YearMonth>>,
+    /// How the periods were asked for, as recorded in `_runs`.
+    pub periods_label: Option<String>,
+    /// Print the plan; change nothing.
+    pub dry_run: bool,
+    /// Load every delivery again and rebuild every selected model.
+    pub full_refresh: bool,
+    /// Stop at the first period that fails.
+    pub fail_fast: bool,
+    /// `manual`, `schedule`, `catch-up` or `backfill`.
+    pub trigger: String,
+}
+
+/// One line of a plan.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlanItem {
+    /// The pipeline, or `models`.
+    pub pipeline: String,
+    /// The period, for deliveries.
+    pub period: Option<String>,
+    /// What would be done.
+    pub action: String,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The run as recorded (not recorded for a dry run).
+    pub record: RunRecord,
+    /// The plan (what a dry run would do; what a real run found to do).
+    pub plan: Vec<PlanItem>,
+}
+
+/// The pending work of one period of one pipeline.
+#[derive(Debug)]
+struct PeriodWork {
+    pipeline: usize,
+    period: YearMonth,
+    to_load: Vec<(LandedFile, &'static str)>,
+    unchanged: u64,
+    missing: Vec<String>,
+    ambiguous: Vec<String>,
+}
+
+fn expected_offices(pipeline: &Pipeline, geography: &Geography, period: YearMonth) -> Vec<String> {
+    match &pipeline.offices {
+        ExpectedOffices::Geography => geography
+            .units_valid(UnitLevel::District, period)
+            .into_iter()
+            .map(|u| u.code.clone())
+            .collect(),
+        ExpectedOffices::List(list) => list.clone(),
+    }
+}
+
+/// The exit code of a run status: 0, 1 (data failed) or 3 (retry).
+pub fn exit_code(status: RunStatus) -> u8 {
+    match status {
+        RunStatus::DataFailed => 1,
+        RunStatus::Failed | RunStatus::Interrupted => 3,
+        _ => 0,
+    }
+}
+
+/// Plans the deliveries of one fact pipeline: for every period, what to load.
+fn plan_deliveries(
+    index: usize,
+    pipeline: &Pipeline,
+    kind: DeliveryKind,
+    env: &Environment,
+    geography: &Geography,
+    history: &LoadHistory,
+    options: &RunOptions,
+) -> Result<Vec<PeriodWork>> {
+    let Some(source) = &pipeline.source else {
+        return Ok(Vec::new());
+    };
+    let listing = source
+        .list(&env.landing, kind)
+        .map_err(|e| Error::Source {
+            pipeline: pipeline.name.clone(),
+            source_dir: source.text().to_string(),
+            message: e.to_string(),
+        })?;
+    let mut by_period: BTreeMap<YearMonth, Vec<LandedFile>> = BTreeMap::new();
+    for file in listing.files {
+        by_period
+            .entry(file.delivery.period)
+            .or_default()
+            .push(file);
+    }
+    let mut ambiguous: BTreeMap<YearMonth, Vec<String>> = BTreeMap::new();
+    for file in listing.ambiguous {
+        ambiguous
+            .entry(file.delivery.period)
+            .or_default()
+            .push(file.relative);
+    }
+    let periods: BTreeSet<YearMonth> = match &options.periods {
+        Some(asked) => asked.iter().copied().collect(),
+        None => by_period.keys().chain(ambiguous.keys()).copied().collect(),
+    };
+    let mut out = Vec::new();
+    for period in periods {
+        if pipeline.first_period.is_some_and(|first| period < first) {
+            continue;
+        }
+        let files = by_period.remove(&period).unwrap_or_default();
+        let arrived: BTreeSet<&str> = files.iter().map(|f| f.delivery.office.as_str()).collect();
+        let missing: Vec<String> = expected_offices(pipeline, geography, period)
+            .into_iter()
+            .filter(|o| !arrived.contains(o.as_str()))
+            .collect();
+        let mut work = PeriodWork {
+            pipeline: index,
+            period,
+            to_load: Vec::new(),
+            unchanged: 0,
+            missing,
+            ambiguous: ambiguous.remove(&period).unwrap_or_default(),
+        };
+        for file in files {
+            let (sha256, _) = file_digest(&file.path).map_err(|source| {
+                ansinh_warehouse::Error::Io {
+                    path: file.path.display().to_string(),
+                    source,
+                }
+            })?;
+            let why = match history.decide(&file.delivery, &sha256) {
+                Decision::Load { previous: None } => Some("new"),
+                Decision::Load { previous: Some(_) } => Some("changed"),
+                Decision::Unchanged(_) if options.full_refresh => Some("refresh"),
+                Decision::RefusedBefore(_) if options.full_refresh => Some("refresh"),
+                Decision::Unchanged(_) | Decision::RefusedBefore(_) => None,
+            };
+            match why {
+                Some(why) => work.to_load.push((file, why)),
+                None => work.unchanged += 1,
+            }
+        }
+        out.push(work);
+    }
+    Ok(out)
+}
+
+fn describe(work: &PeriodWork, pipeline: &Pipeline) -> String {
+    let mut parts = Vec::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, why) in &work.to_load {
+        *counts.entry(why).or_default() += 1;
+    }
+    let blocked = !work.missing.is_empty()
+        && matches!(
+            pipeline.completeness,
+            Completeness::Wait | Completeness::Require
+        );
+    if !counts.is_empty() {
+        let what = counts
+            .iter()
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        parts.push(if blocked {
+            format!("hold {what}")
+        } else {
+            format!("load {what}")
+        });
+    }
+    if work.unchanged > 0 {
+        parts.push(format!("{} unchanged", work.unchanged));
+    }
+    if !work.missing.is_empty() {
+        let policy = match pipeline.completeness {
+            Completeness::Wait => "wait: nothing loaded until they deliver",
+            Completeness::Partial => "partial: load what arrived",
+            Completeness::Require => "require: the period fails",
+        };
+        parts.push(format!(
+            "missing offices {} ({policy})",
+            work.missing.join(", ")
+        ));
+    }
+    if !work.ambiguous.is_empty() {
+        parts.push(format!(
+            "ambiguous, not loaded: {}",
+            work.ambiguous.join(", ")
+        ));
+    }
+    if parts.is_empty() {
+        "nothing to do".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// The models the pipelines select, and which of them need building now (or after the loads,
+/// when `changing` names the tables the loads will write).
+async fn stale_models(
+    project: &Project,
+    warehouse: &Warehouse,
+    pipelines: &[Pipeline],
+    changing: &BTreeSet<&str>,
+    full_refresh: bool,
+) -> Result<(BTreeSet<String>, BTreeMap<String, String>)> {
+    let mut selected = BTreeSet::new();
+    for pipeline in pipelines {
+        if let Some(selector) = pipeline.model_selector() {
+            selected.extend(select(project, selector)?);
+        }
+    }
+    if selected.is_empty() {
+        return Ok((BTreeSet::new(), BTreeMap::new()));
+    }
+    let versions = warehouse.versions().await?;
+    let now = fingerprints(project, &versions)?;
+    let mut bumped: HashMap<String, i64> = versions.clone();
+    for table in changing {
+        *bumped.entry(table.to_string()).or_insert(-1) += 1;
+    }
+    let after = fingerprints(project, &bumped)?;
+    let states = freshness(project, warehouse.location().root(), &now).await?;
+    let stale = states
+        .into_iter()
+        .filter(|f| selected.contains(&f.model) && f.state != State::View)
+        .filter(|f| full_refresh || f.state != State::Fresh || now.get(&f.model) != after.get(&f.model))
+        .map(|f| f.model)
+        .collect();
+    Ok((stale, now))
+}
+
+fn changed_tables(kind: DeliveryKind) -> [&'static str; 4] {
+    let fact = match kind {
+        DeliveryKind::Participants => tables::PARTICIPANTS,
+        DeliveryKind::Beneficiaries => tables::BENEFICIARIES,
+    };
+    [fact, tables::REJECTS, tables::LOADS, tables::PERSON_LINKS]
+}
+
+struct Loader<'w> {
+    warehouse: &'w Warehouse,
+    history: LoadHistory,
+    ingestor: Option<Ingestor<'w>>,
+}
+
+impl<'w> Loader<'w> {
+    fn history(&self) -> &LoadHistory {
+        self.ingestor
+            .as_ref()
+            .map(|i| i.history())
+            .unwrap_or(&self.history)
+    }
+
+    async fn ingestor(
+        &mut self,
+        env: &Environment,
+        geography: &Geography,
+        full_refresh: bool,
+    ) -> Result<&mut Ingestor<'w>> {
+        if self.ingestor.is_none() {
+            let key = env.key.clone().ok_or_else(|| {
+                ansinh_warehouse::Error::Key(
+                    "no pseudonym key: set ANSINH_PSEUDONYM_KEY or pseudonym_key_file".into(),
+                )
+            })?;
+            let encoding = TextEncoding::from_config(&env.config.ingest.encoding)
+                .unwrap_or(TextEncoding::Auto);
+            let options = IngestOptions {
+                max_reject_ratio: env.config.ingest.max_reject_ratio,
+                batch_rows: env.config.ingest.batch_rows,
+                encoding,
+                retry_refused: false,
+                force: full_refresh,
+            };
+            let ingestor = Ingestor::new(
+                self.warehouse,
+                self.history.clone(),
+                geography.clone(),
+                key,
+                options,
+            )
+            .await?;
+            self.ingestor = Some(ingestor);
+        }
+        self.ingestor
+            .as_mut()
+            .ok_or_else(|| Error::Warehouse(ansinh_warehouse::Error::Task("no loader".into())))
+    }
+
+    /// Forgets the loader after an infrastructure error: the next attempt reads the history
+    /// and identity links again from what was committed.
+    async fn reset(&mut self) -> Result<()> {
+        self.ingestor = None;
+        self.history = LoadHistory::read(self.warehouse).await?;
+        Ok(())
+    }
+}
+
+/// Runs `pipelines` (references first) with `options`.
+pub async fn run(
+    env: &Environment,
+    pipelines: &[Pipeline],
+    options: &RunOptions,
+) -> Result<RunOutcome> {
+    let started = Utc::now();
+    let run_id = runs::new_run_id(started);
+    let warehouse = Warehouse::open(&env.config.warehouse)?;
+    let lock = if options.dry_run {
+        None
+    } else {
+        Some(
+            WarehouseLock::acquire(
+                warehouse.location().root(),
+                &run_id,
+                "run",
+                Duration::from_secs(env.config.run.lock_ttl_seconds),
+            )
+            .await?,
+        )
+    };
+    let result = run_locked(env, pipelines, options, &warehouse, lock.as_ref()).await;
+    let outcome = match result {
+        Ok((steps, plan, error)) => {
+            let record = finish(&run_id, pipelines, options, started, steps, error);
+            if !options.dry_run
+                && let Err(e) = runs::append(&warehouse, &record).await
+            {
+                tracing::error!(run_id = %record.run_id, "cannot record the run in _runs: {e}");
+            }
+            Ok(RunOutcome { record, plan })
+        }
+        Err(e) => Err(e),
+    };
+    if let Some(lock) = lock
+        && let Err(e) = lock.release().await
+    {
+        tracing::warn!("cannot release the warehouse lock: {e}");
+    }
+    outcome
+}
+
+fn finish(
+    run_id: &str,
+    pipelines: &[Pipeline],
+    options: &RunOptions,
+    started: chrono::DateTime<Utc>,
+    steps: Vec<Step>,
+    error: Option<String>,
+) -> RunRecord {
+    let status = steps
+        .iter()
+        .map(|s| s.status)
+        .fold(RunStatus::NothingToDo, RunStatus::worst);
+    let sum = |outcome: &str| steps.iter().map(|s| s.count(outcome)).sum::<u64>();
+    let models_built = steps
+        .iter()
+        .filter(|s| s.step == "build")
+        .map(|s| s.models.len() as u64)
+        .sum();
+    let tests_failed = steps
+        .iter()
+        .filter(|s| s.step == "test")
+        .map(|s| s.models.len() as u64)
+        .sum();
+    RunRecord {
+        run_id: run_id.to_string(),
+        pipeline: pipelines
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        trigger: options.trigger.clone(),
+        periods: options.periods_label.clone(),
+        started_at: started,
+        finished_at: Utc::now(),
+        status,
+        exit_code: exit_code(status),
+        files_loaded: sum(Outcome::Loaded.name()),
+        files_restated: sum(Outcome::Restated.name()),
+        files_refused: sum(Outcome::Refused.name()) + sum(Outcome::RefusedBefore.name()),
+        files_unchanged: sum(Outcome::Unchanged.name()),
+        models_built,
+        tests_failed,
+        steps,
+        message: error,
+    }
+}
+
+type Steps = (Vec<Step>, Vec<PlanItem>, Option<String>);
+
+async fn run_locked(
+    env: &Environment,
+    pipelines: &[Pipeline],
+    options: &RunOptions,
+    warehouse: &Warehouse,
+    lock: Option<&WarehouseLock>,
+) -> Result<Steps> {
+    let geography = Geography::load(&env.reference.join("geography.csv"))?;
+    let mut loader = Loader {
+        warehouse,
+        history: LoadHistory::read(warehouse).await?,
+        ingestor: None,
+    };
+    let mut steps: Vec<Step> = Vec::new();
+    let mut plan: Vec<PlanItem> = Vec::new();
+    let mut changing: BTreeSet<&str> = BTreeSet::new();
+
+    // Plan every pipeline first: the progress bar knows its length, and a dry run stops here.
+    let mut work: Vec<PeriodWork> = Vec::new();
+    for (index, pipeline) in pipelines.iter().enumerate() {
+        match pipeline.kind {
+            PipelineKind::Reference => plan.push(PlanItem {
+                pipeline: pipeline.name.clone(),
+                period: None,
+                action: format!(
+                    "load the reference tables of {} that changed",
+                    env.reference.display()
+                ),
+            }),
+            PipelineKind::Deliveries(kind) => {
+                let planned = plan_deliveries(
+                    index,
+                    pipeline,
+                    kind,
+                    env,
+                    &geography,
+                    loader.history(),
+                    options,
+                )?;
+                for w in &planned {
+                    plan.push(PlanItem {
+                        pipeline: pipeline.name.clone(),
+                        period: Some(w.period.to_string()),
+                        action: describe(w, pipeline),
+                    });
+                    let blocked = !w.missing.is_empty()
+                        && pipeline.completeness != Completeness::Partial;
+                    if !w.to_load.is_empty() && !blocked {
+                        changing.extend(changed_tables(kind));
+                    }
+                }
+                work.extend(planned);
+            }
+        }
+    }
+    // Periods in order, and within a period the pipelines in their order.
+    work.sort_by_key(|w| (w.period, w.pipeline));
+    plan.sort_by(|a, b| (a.period.is_some(), &a.period).cmp(&(b.period.is_some(), &b.period)));
+    let project = load_project(env, pipelines)?;
+    if options.dry_run {
+        if let Some(project) = &project {
+            let (stale, _) =
+                stale_models(project, warehouse, pipelines, &changing, options.full_refresh)
+                    .await?;
+            plan.push(PlanItem {
+                pipeline: "models".into(),
+                period: None,
+                action: if stale.is_empty() {
+                    "nothing to build: every selected model is fresh".into()
+                } else {
+                    format!(
+                        "build and test {}",
+                        stale.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                },
+            });
+        }
+        return Ok((steps, plan, None));
+    }
+
+    if let Some(bar) = &env.progress {
+        bar.set_length(work.len() as u64 + pipelines.len() as u64);
+    }
+    // Reference data first: deliveries are validated against it.
+    for pipeline in pipelines.iter().filter(|p| p.kind == PipelineKind::Reference) {
+        let started = Instant::now();
+        let mut step = Step::new(&pipeline.name, "reference", None);
+        step.attempts = 1;
+        let mut history = loader.history().clone();
+        let reports = load_reference(warehouse, &env.reference, &mut history).await?;
+        for report in reports {
+            *step.files.entry(report.outcome.name().into()).or_default() += 1;
+            if report.outcome.is_effective() {
+                step.status = RunStatus::Success;
+                step.rows_loaded += report.rows;
+            }
+        }
+        loader.history = history;
+        loader.ingestor = None;
+        step.seconds = started.elapsed().as_secs_f64();
+        steps.push(step);
+        if let Some(bar) = &env.progress {
+            bar.inc(1);
+        }
+    }
+
+    let mut stop: Option<String> = None;
+    for item in work {
+        if let Some(bar) = &env.progress {
+            bar.inc(1);
+        }
+        let pipeline = &pipelines[item.pipeline];
+        let mut step = Step::new(&pipeline.name, "ingest", Some(item.period.to_string()));
+        if stop.is_some() {
+            break;
+        }
+        if env.cancel.load(Ordering::SeqCst) {
+            step.status = RunStatus::Interrupted;
+            step.message = Some("stopped by a signal before this period".into());
+            steps.push(step);
+            break;
+        }
+        let started = Instant::now();
+        step.missing_offices = item.missing.clone();
+        step.files.insert(Outcome::Unchanged.name().into(), item.unchanged);
+        if !item.ambiguous.is_empty() {
+            step.status = RunStatus::DataFailed;
+            step.message = Some(format!(
+                "more than one file for one delivery, none loaded: {}",
+                item.ambiguous.join(", ")
+            ));
+        }
+        let blocked = !item.missing.is_empty();
+        match pipeline.completeness {
+            Completeness::Wait if blocked => {
+                step.status = step.status.worst(RunStatus::Waiting);
+                step.message.get_or_insert_with(|| {
+                    format!("waiting for offices {}", item.missing.join(", "))
+                });
+                step.files.insert("held".into(), item.to_load.len() as u64);
+                step.seconds = started.elapsed().as_secs_f64();
+                steps.push(step);
+                continue;
+            }
+            Completeness::Require if blocked => {
+                step.status = RunStatus::DataFailed;
+                step.message = Some(format!(
+                    "required offices missing, nothing of the period loaded: {}",
+                    item.missing.join(", ")
+                ));
+                step.files.insert("held".into(), item.to_load.len() as u64);
+                step.seconds = started.elapsed().as_secs_f64();
+                steps.push(step);
+                if options.fail_fast {
+                    stop = Some(format!("{} {} failed", pipeline.name, item.period));
+                }
+                continue;
+            }
+            Completeness::Partial if blocked => {
+                step.status = step.status.worst(RunStatus::Partial);
+            }
+            _ => {}
+        }
+        let result = ingest_period(
+            env,
+            pipeline,
+            &item,
+            &geography,
+            &mut loader,
+            &mut step,
+            options,
+            lock,
+        )
+        .await;
+        step.seconds = started.elapsed().as_secs_f64();
+        let failed_hard = match result {
+            Ok(()) => false,
+            Err(e) if e.is_transient() => {
+                step.status = RunStatus::Failed;
+                step.message = Some(e.to_string());
+                tracing::error!(pipeline = %pipeline.name, period = %item.period, "{e}");
+                true
+            }
+            Err(e) => return Err(e),
+        };
+        let data_failed = step.status == RunStatus::DataFailed;
+        let interrupted = step.status == RunStatus::Interrupted;
+        steps.push(step);
+        if interrupted {
+            break;
+        }
+        if (failed_hard || data_failed) && options.fail_fast {
+            stop = Some(format!("{} {} failed; --fail-fast", pipeline.name, item.period));
+        }
+    }
+    if let Some(bar) = &env.progress {
+        bar.finish_and_clear();
+    }
+    let interrupted = steps.iter().any(|s| s.status == RunStatus::Interrupted);
+    if let (Some(project), false) = (&project, interrupted || stop.is_some()) {
+        build_and_test(env, project, warehouse, pipelines, options, &mut steps).await?;
+    }
+    Ok((steps, plan, stop))
+}
+
+fn load_project(env: &Environment, pipelines: &[Pipeline]) -> Result<Option<Project>> {
+    if pipelines.iter().all(|p| p.model_selector().is_none()) {
+        return Ok(None);
+    }
+    Ok(Some(Project::load(
+        std::path::Path::new(&env.config.models.dir),
+        &Warehouse::table_names(),
+    )?))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ingest_period(
+    env: &Environment,
+    pipeline: &Pipeline,
+    item: &PeriodWork,
+    geography: &Geography,
+    loader: &mut Loader<'_>,
+    step: &mut Step,
+    options: &RunOptions,
+    lock: Option<&WarehouseLock>,
+) -> Result<()> {
+    let ratio = pipeline
+        .max_reject_ratio
+        .unwrap_or(env.config.ingest.max_reject_ratio);
+    for (file, _) in &item.to_load {
+        if env.cancel.load(Ordering::SeqCst) {
+            step.status = RunStatus::Interrupted;
+            step.message = Some("stopped by a signal; the rest of the period is pending".into());
+            return Ok(());
+        }
+        let mut attempt = 0u32;
+        let report = loop {
+            attempt += 1;
+            step.attempts = step.attempts.max(attempt);
+            if lock.is_some_and(|l| l.lost()) {
+                return Err(Error::Lock {
+                    path: crate::lock::LOCK_OBJECT.into(),
+                    message: "this run lost the warehouse lock; stopping before the next write"
+                        .into(),
+                });
+            }
+            let ingestor = loader.ingestor(env, geography, options.full_refresh).await?;
+            ingestor.options_mut().max_reject_ratio = ratio;
+            match ingestor.ingest(file).await {
+                Ok(report) => break report,
+                Err(e) if e.is_transient() && attempt <= pipeline.retries => {
+                    let wait = pipeline.retry_backoff_seconds * (1u64 << (attempt - 1).min(10));
+                    tracing::warn!(
+                        file = %file.relative,
+                        attempt,
+                        "infrastructure error, retrying in {wait}s: {e}"
+                    );
+                    tokio::time::sleep(Duration::from_secs(wait)).await;
+                    loader.reset().await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        *step.files.entry(report.outcome.name().into()).or_default() += 1;
+        step.rows_loaded += report.rows_loaded;
+        step.rows_rejected += report.rows_rejected;
+        match report.outcome {
+            Outcome::Loaded | Outcome::Restated => {
+                tracing::info!(
+                    file = %report.file,
+                    outcome = report.outcome.name(),
+                    rows_loaded = report.rows_loaded,
+                    rows_rejected = report.rows_rejected,
+                    "{}",
+                    report.outcome.name()
+                );
+                step.status = step.status.worst(RunStatus::Success);
+            }
+            Outcome::Refused | Outcome::RefusedBefore => {
+                let why = report.message.clone().unwrap_or_default();
+                tracing::warn!(file = %report.file, "refused: {why}");
+                step.status = RunStatus::DataFailed;
+                step.message = Some(format!("{} refused: {why}", report.file));
+            }
+            Outcome::Unchanged => {}
+        }
+    }
+    Ok(())
+}
+
+async fn build_and_test(
+    env: &Environment,
+    project: &Project,
+    warehouse: &Warehouse,
+    pipelines: &[Pipeline],
+    options: &RunOptions,
+    steps: &mut Vec<Step>,
+) -> Result<()> {
+    let started = Instant::now();
+    let (stale, fingerprints) = stale_models(
+        project,
+        warehouse,
+        pipelines,
+        &BTreeSet::new(),
+        options.full_refresh,
+    )
+    .await?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let mut step = Step::new("models", "build", None);
+    step.attempts = 1;
+    let ctx = ansinh_models::session(
+        env.config.models.memory_limit_mb,
+        env.config.models.spill_dir.as_deref(),
+    )
+    .map_err(|e| {
+        Error::Warehouse(ansinh_warehouse::Error::Query {
+            table: "session".into(),
+            source: e,
+        })
+    })?;
+    warehouse.register(&ctx).await?;
+    let target = Target::Warehouse {
+        root: warehouse.location().root().clone(),
+    };
+    let built = match build_fingerprinted(project, &ctx, &stale, &target, &fingerprints).await {
+        Ok(report) => report,
+        Err(e) => {
+            let transient = matches!(e, ansinh_models::Error::Write { .. });
+            if !transient {
+                return Err(e.into());
+            }
+            step.status = RunStatus::Failed;
+            step.message = Some(e.to_string());
+            step.seconds = started.elapsed().as_secs_f64();
+            steps.push(step);
+            return Ok(());
+        }
+    };
+    step.models = built
+        .models
+        .iter()
+        .filter(|m| m.built)
+        .map(|m| m.name.clone())
+        .collect();
+    step.status = RunStatus::Success;
+    step.seconds = started.elapsed().as_secs_f64();
+    steps.push(step);
+
+    let started = Instant::now();
+    let mut test = Step::new("models", "test", None);
+    test.attempts = 1;
+    let report = run_tests(project, &ctx, &stale).await?;
+    test.models = report
+        .failed()
+        .map(|t| format!("{}: {} ({} failing rows)", t.model, t.test, t.failures))
+        .collect();
+    test.status = if test.models.is_empty() {
+        RunStatus::Success
+    } else {
+        RunStatus::DataFailed
+    };
+    test.message = Some(format!(
+        "{} passed, {} failed",
+        report.tests.len() - test.models.len(),
+        test.models.len()
+    ));
+    test.seconds = started.elapsed().as_secs_f64();
+    steps.push(test);
+    Ok(())
+}
+
+/// The offices expected in `period` by `pipeline`.
+pub fn expected(pipeline: &Pipeline, geography: &Geography, period: YearMonth) -> Vec<String> {
+    expected_offices(pipeline, geography, period)
+}
+
+/// Deliveries that a pipeline's source lists (for `status`).
+pub fn listed(pipeline: &Pipeline, landing: &std::path::Path) -> Vec<Delivery> {
+    match (&pipeline.source, pipeline.kind) {
+        (Some(source), PipelineKind::Deliveries(kind)) => source
+            .list(landing, kind)
+            .map(|l| l.files.into_iter().map(|f| f.delivery).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}

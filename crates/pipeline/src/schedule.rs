@@ -1,0 +1,169 @@
+//! Cron schedules with a time zone.
+//!
+//! Expressions have the five fields of crontab(5): minute, hour, day of month, month, day of
+//! week (0 or 7 = Sunday; names such as `MON` work too). Lists, ranges and steps are allowed.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// A parsed schedule.
+#[derive(Debug, Clone)]
+pub struct Cron {
+    text: String,
+    tz: Tz,
+    schedule: cron::Schedule,
+}
+
+/// Day-of-week numbers of crontab (0–7, Sunday = 0 or 7) in the `cron` crate's numbering
+/// (1–7, Sunday = 1). Ranges and steps of numbers become lists.
+fn day_of_week(field: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (
+                r,
+                s.parse::<u32>()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| format!("day of week {part:?}: bad step"))?,
+            ),
+            None => (part, 1),
+        };
+        let numeric = |s: &str| s.parse::<u32>().ok();
+        let bounds = match range.split_once('-') {
+            _ if range == "*" => Some((0, 6)),
+            Some((a, b)) => numeric(a).zip(numeric(b)),
+            None if step > 1 => numeric(range).map(|a| (a, 6)),
+            None => numeric(range).map(|a| (a, a)),
+        };
+        match bounds {
+            Some((a, b)) if a <= b && b <= 7 => {
+                out.extend((a..=b).step_by(step as usize).map(|d| (d % 7 + 1).to_string()))
+            }
+            Some(_) => return Err(format!("day of week {part:?}: must be within 0-7")),
+            None => out.push(part.to_string()),
+        }
+    }
+    out.dedup();
+    Ok(out.join(","))
+}
+
+impl Cron {
+    /// Parses a five-field expression evaluated in `tz`.
+    pub fn parse(text: &str, tz: Tz) -> Result<Self, String> {
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        if fields.len() != 5 {
+            return Err(format!(
+                "{text:?}: a schedule has five fields (minute hour day-of-month month day-of-week)"
+            ));
+        }
+        let dow = day_of_week(fields[4]).map_err(|m| format!("{text:?}: {m}"))?;
+        let expr = format!(
+            "0 {} {} {} {} {dow}",
+            fields[0], fields[1], fields[2], fields[3]
+        );
+        let schedule = cron::Schedule::from_str(&expr).map_err(|e| format!("{text:?}: {e}"))?;
+        if schedule.upcoming(tz).next().is_none() {
+            return Err(format!("{text:?}: never fires"));
+        }
+        Ok(Self {
+            text: text.to_string(),
+            tz,
+            schedule,
+        })
+    }
+
+    /// The expression as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The time zone.
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+
+    /// The first firing strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.schedule
+            .after(&t.with_timezone(&self.tz))
+            .next()
+            .map(|d| d.with_timezone(&Utc))
+    }
+
+    /// The last firing at or before `t`, looking back at most 400 days.
+    pub fn last_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let local = t.with_timezone(&self.tz) + chrono::Duration::seconds(1);
+        let earliest = t - chrono::Duration::days(400);
+        self.schedule
+            .after(&local)
+            .next_back()
+            .map(|d| d.with_timezone(&Utc))
+            .filter(|d| *d >= earliest && *d <= t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn fires_in_its_time_zone() {
+        // 06:00 in Ho Chi Minh City (UTC+7) on the 5th is 23:00 UTC on the 4th.
+        let cron = Cron::parse("0 6 5 * *", chrono_tz::Asia::Ho_Chi_Minh).unwrap();
+        assert_eq!(
+            cron.next_after(at("2026-11-30T00:00:00Z")),
+            Some(at("2026-12-04T23:00:00Z"))
+        );
+        assert_eq!(
+            cron.last_at_or_before(at("2026-11-30T00:00:00Z")),
+            Some(at("2026-11-04T23:00:00Z"))
+        );
+        assert_eq!(
+            cron.last_at_or_before(at("2026-11-04T23:00:00Z")),
+            Some(at("2026-11-04T23:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn days_of_week_count_from_sunday_as_in_crontab() {
+        let utc = chrono_tz::UTC;
+        // 2026-11-30 is a Monday.
+        let monday = Cron::parse("30 8 * * 1", utc).unwrap();
+        assert_eq!(
+            monday.next_after(at("2026-11-29T00:00:00Z")),
+            Some(at("2026-11-30T08:30:00Z"))
+        );
+        for sunday in ["0 0 * * 0", "0 0 * * 7", "0 0 * * SUN"] {
+            let cron = Cron::parse(sunday, utc).unwrap();
+            assert_eq!(
+                cron.next_after(at("2026-11-30T00:00:00Z")),
+                Some(at("2026-12-06T00:00:00Z")),
+                "{sunday}"
+            );
+        }
+        let weekend = Cron::parse("0 0 * * 6-7", utc).unwrap();
+        assert_eq!(
+            weekend.next_after(at("2026-11-30T00:00:00Z")),
+            Some(at("2026-12-05T00:00:00Z"))
+        );
+        let every = Cron::parse("* * * * *", utc).unwrap();
+        assert_eq!(
+            every.next_after(at("2026-11-30T10:00:30Z")),
+            Some(at("2026-11-30T10:01:00Z"))
+        );
+    }
+
+    #[test]
+    fn bad_expressions_are_refused() {
+        for bad in ["* * * *", "61 * * * *", "0 0 * * 8", "0 0 31 2 *", "x y z a b"] {
+            assert!(Cron::parse(bad, chrono_tz::UTC).is_err(), "{bad}");
+        }
+    }
+}

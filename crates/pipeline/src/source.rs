@@ -1,0 +1,230 @@
+//! Source patterns: where a pipeline's deliveries are, as a path with `{period}`, `{office}`
+//! and optionally `{ext}` (`csv`, `csv.gz` or `xlsx`). A relative pattern is under the
+//! configured landing area.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ansinh_core::{Delivery, DeliveryKind, YearMonth};
+use ansinh_warehouse::landing::LandedFile;
+use regex::Regex;
+
+/// A parsed pattern.
+#[derive(Debug, Clone)]
+pub struct SourcePattern {
+    text: String,
+    absolute: bool,
+    regex: Regex,
+    /// The part before the first placeholder, up to its last `/`: where listing starts.
+    prefix: String,
+}
+
+const PLACEHOLDERS: [&str; 3] = ["period", "office", "ext"];
+
+impl SourcePattern {
+    /// Parses a pattern; `{period}` and `{office}` are required.
+    pub fn parse(written: &str) -> Result<Self, String> {
+        let text = written.strip_prefix("file://").unwrap_or(written);
+        if text.contains("://") {
+            return Err(format!(
+                "{written:?}: only local paths and file:// URLs are supported for sources"
+            ));
+        }
+        let mut regex = String::from("^");
+        let mut rest = text;
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut prefix_end = None;
+        while let Some(open) = rest.find('{') {
+            regex.push_str(&regex::escape(&rest[..open]));
+            if prefix_end.is_none() {
+                prefix_end = Some(text.len() - rest.len() + open);
+            }
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| format!("{text:?}: unclosed {{"))?
+                + open;
+            let name = &rest[open + 1..close];
+            let Some(known) = PLACEHOLDERS.iter().find(|p| **p == name) else {
+                return Err(format!(
+                    "{text:?}: unknown placeholder {{{name}}}; use {{period}}, {{office}}, {{ext}}"
+                ));
+            };
+            let n = counts.entry(known).or_default();
+            let group = format!("{name}{n}");
+            *n += 1;
+            regex.push_str(&match *known {
+                "period" => format!(r"(?P<{group}>\d{{4}}-\d{{2}})"),
+                "office" => format!(r"(?P<{group}>[A-Za-z0-9]{{1,16}})"),
+                _ => format!(r"(?P<{group}>csv\.gz|csv|xlsx)"),
+            });
+            rest = &rest[close + 1..];
+        }
+        regex.push_str(&regex::escape(rest));
+        regex.push('$');
+        for required in ["period", "office"] {
+            if !counts.contains_key(required) {
+                return Err(format!("{text:?}: the pattern needs {{{required}}}"));
+            }
+        }
+        if !counts.contains_key("ext")
+            && ![".csv", ".csv.gz", ".xlsx"]
+                .iter()
+                .any(|e| text.ends_with(e))
+        {
+            return Err(format!(
+                "{text:?}: end the pattern with .{{ext}}, .csv, .csv.gz or .xlsx"
+            ));
+        }
+        let regex = Regex::new(&regex).map_err(|e| format!("{text:?}: {e}"))?;
+        let head = &text[..prefix_end.unwrap_or(text.len())];
+        let prefix = head[..head.rfind('/').map(|i| i + 1).unwrap_or(0)].to_string();
+        Ok(Self {
+            text: written.to_string(),
+            absolute: text.starts_with('/'),
+            regex,
+            prefix,
+        })
+    }
+
+    /// The pattern as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The period and office of a path relative to the pattern's base, if it matches (every
+    /// `{period}` and every `{office}` the same).
+    pub fn matches(&self, relative: &str) -> Option<(YearMonth, String)> {
+        let caps = self.regex.captures(relative)?;
+        let all = |name: &str| -> Option<String> {
+            let mut value: Option<&str> = None;
+            for i in 0.. {
+                let Some(m) = caps.name(&format!("{name}{i}")) else {
+                    break;
+                };
+                match value {
+                    Some(v) if v != m.as_str() => return None,
+                    _ => value = Some(m.as_str()),
+                }
+            }
+            value.map(str::to_string)
+        };
+        Some((all("period")?.parse().ok()?, all("office")?))
+    }
+
+    /// Lists the files matching the pattern. A relative path is recorded relative to the
+    /// landing area. Two files for one delivery (say `.csv` and `.xlsx`) are ambiguous: both
+    /// are returned in `ambiguous` and neither is loaded.
+    pub fn list(&self, landing: &Path, kind: DeliveryKind) -> std::io::Result<SourceListing> {
+        let base = if self.absolute {
+            PathBuf::from("/")
+        } else {
+            landing.to_path_buf()
+        };
+        let start = base.join(&self.prefix);
+        let mut found: BTreeMap<Delivery, Vec<LandedFile>> = BTreeMap::new();
+        if start.is_dir() {
+            let mut stack = vec![start];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir)? {
+                    let path = entry?.path();
+                    let hidden = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_none_or(|n| n.starts_with('.'));
+                    if hidden {
+                        continue;
+                    }
+                    if path.is_dir() {
+                        stack.push(path);
+                        continue;
+                    }
+                    let Some(relative) = path
+                        .strip_prefix(&base)
+                        .ok()
+                        .and_then(|p| p.to_str())
+                        .map(str::to_string)
+                    else {
+                        continue;
+                    };
+                    let shown = if self.absolute {
+                        format!("/{relative}")
+                    } else {
+                        relative
+                    };
+                    if let Some((period, office)) = self.matches(&shown) {
+                        let delivery = Delivery {
+                            kind,
+                            period,
+                            office,
+                        };
+                        found.entry(delivery.clone()).or_default().push(LandedFile {
+                            delivery,
+                            path,
+                            relative: shown,
+                        });
+                    }
+                }
+            }
+        }
+        let mut listing = SourceListing::default();
+        for (_, mut files) in found {
+            files.sort_by(|a, b| a.relative.cmp(&b.relative));
+            if files.len() == 1 {
+                listing.files.extend(files);
+            } else {
+                listing.ambiguous.extend(files);
+            }
+        }
+        Ok(listing)
+    }
+}
+
+/// What a listing found.
+#[derive(Debug, Clone, Default)]
+pub struct SourceListing {
+    /// One file per delivery, sorted by period, office.
+    pub files: Vec<LandedFile>,
+    /// Files of deliveries that have more than one file.
+    pub ambiguous: Vec<LandedFile>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_every_placeholder_and_requires_repeats_to_agree() {
+        let p = SourcePattern::parse("{period}/{office}_{period}_participants.{ext}").unwrap();
+        assert_eq!(
+            p.matches("2024-01/5680_2024-01_participants.csv.gz"),
+            Some(("2024-01".parse().unwrap(), "5680".into()))
+        );
+        assert_eq!(p.matches("2024-01/5680_2024-02_participants.csv"), None);
+        assert_eq!(p.matches("2024-01/5680_2024-01_beneficiaries.csv"), None);
+        assert_eq!(p.matches("2024-01/5680_2024-01_participants.txt"), None);
+        assert!(SourcePattern::parse("{period}/{office}.csv").is_ok());
+        assert!(SourcePattern::parse("{period}/x.csv").is_err());
+        assert!(SourcePattern::parse("{period}/{office}.{kind}").is_err());
+        assert!(SourcePattern::parse("{period}/{office}").is_err());
+    }
+
+    #[test]
+    fn lists_relative_to_the_landing_area_and_sets_ambiguous_deliveries_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let month = dir.path().join("in/2024-01");
+        std::fs::create_dir_all(&month).unwrap();
+        for name in ["5680_p.csv", "5681_p.csv", "5681_p.xlsx", "notes.txt", ".5682_p.csv"] {
+            std::fs::write(month.join(name), "x").unwrap();
+        }
+        let p = SourcePattern::parse("in/{period}/{office}_p.{ext}").unwrap();
+        let listing = p.list(dir.path(), DeliveryKind::Participants).unwrap();
+        let files: Vec<_> = listing.files.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(files, ["in/2024-01/5680_p.csv"]);
+        assert_eq!(listing.ambiguous.len(), 2);
+        let absolute = format!("{}/in/{{period}}/{{office}}_p.csv", dir.path().display());
+        let p = SourcePattern::parse(&absolute).unwrap();
+        let listing = p.list(Path::new("/nonexistent"), DeliveryKind::Participants).unwrap();
+        assert_eq!(listing.files.len(), 2);
+        assert!(listing.files[0].relative.starts_with('/'));
+    }
+}
