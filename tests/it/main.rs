@@ -10,6 +10,7 @@ mod examples;
 mod generated;
 mod messy;
 mod models;
+mod pipelines;
 mod privacy;
 mod readers;
 mod restatement;

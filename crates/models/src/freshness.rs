@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use object_store::ObjectStore;
-use object_store::path::Path as StorePath;
 use object_store::ObjectStoreExt;
+use object_store::path::Path as StorePath;
 use parquet::file::metadata::ParquetMetaDataReader;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -99,7 +99,10 @@ async fn file_metadata(
 ) -> Option<BTreeMap<String, String>> {
     // The footer: metadata, its length (4 bytes) and the magic `PAR1`.
     let size = store.head(&path).await.ok()?.size;
-    let tail = store.get_range(&path, size.checked_sub(8)?..size).await.ok()?;
+    let tail = store
+        .get_range(&path, size.checked_sub(8)?..size)
+        .await
+        .ok()?;
     let length = u64::from(u32::from_le_bytes(tail.get(..4)?.try_into().ok()?));
     let start = size.checked_sub(8 + length)?;
     let bytes = store.get_range(&path, start..size - 8).await.ok()?;

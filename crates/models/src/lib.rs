@@ -29,8 +29,8 @@ pub use dag::order;
 pub use error::{Error, Result};
 pub use project::{Materialization, Model, Project, SingularTest};
 pub use run::{
-    BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, build_fingerprinted, model_url,
-    register_marts, run_tests,
+    BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, build_fingerprinted,
+    model_url, register_marts, run_tests,
 };
 pub use selector::select;
 pub use session::session;

@@ -59,13 +59,19 @@ pub enum Error {
     },
     /// A warehouse operation failed.
     #[error(transparent)]
-    Warehouse(#[from] ansinh_warehouse::Error),
+    Warehouse(Box<ansinh_warehouse::Error>),
     /// A model operation failed.
     #[error(transparent)]
     Models(#[from] ansinh_models::Error),
     /// Reference data failed to load.
     #[error(transparent)]
     Extract(#[from] ansinh_extract::Error),
+}
+
+impl From<ansinh_warehouse::Error> for Error {
+    fn from(e: ansinh_warehouse::Error) -> Self {
+        Self::Warehouse(Box::new(e))
+    }
 }
 
 impl Error {

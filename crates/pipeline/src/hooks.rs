@@ -24,9 +24,10 @@ pub async fn notify(pipelines: &[Pipeline], record: &RunRecord) {
             .iter()
             .filter(|s| s.pipeline == pipeline.name || s.pipeline == "models")
             .map(|s| s.status)
-            .fold(record.status.worst(crate::runs::RunStatus::NothingToDo), |a, b| {
-                a.worst(b)
-            });
+            .fold(
+                record.status.worst(crate::runs::RunStatus::NothingToDo),
+                |a, b| a.worst(b),
+            );
         let (which, command) = if status.is_success() {
             ("on_success", &pipeline.on_success)
         } else {

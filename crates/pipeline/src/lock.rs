@@ -197,7 +197,10 @@ impl WarehouseLock {
                 Err(e) => return Err(lock_error(&path, e)),
             }
         }
-        Err(lock_error(&path, "could not take the lock after three attempts"))
+        Err(lock_error(
+            &path,
+            "could not take the lock after three attempts",
+        ))
     }
 
     /// Whether the lock was lost (taken over by another run after this one failed to renew
@@ -276,13 +279,19 @@ mod tests {
         let err = WarehouseLock::acquire(&root(dir.path()), "b", "run", ttl)
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Locked { ref run_id, .. } if run_id == "a"), "{err}");
+        assert!(
+            matches!(err, Error::Locked { ref run_id, .. } if run_id == "a"),
+            "{err}"
+        );
         assert!(err.is_transient());
         first.release().await.unwrap();
         let second = WarehouseLock::acquire(&root(dir.path()), "b", "run", ttl)
             .await
             .unwrap();
-        assert_eq!(current(&root(dir.path())).await.unwrap().unwrap().run_id, "b");
+        assert_eq!(
+            current(&root(dir.path())).await.unwrap().unwrap().run_id,
+            "b"
+        );
         second.release().await.unwrap();
         assert!(current(&root(dir.path())).await.unwrap().is_none());
     }

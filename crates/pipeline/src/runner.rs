@@ -121,13 +121,11 @@ fn plan_deliveries(
     let Some(source) = &pipeline.source else {
         return Ok(Vec::new());
     };
-    let listing = source
-        .list(&env.landing, kind)
-        .map_err(|e| Error::Source {
-            pipeline: pipeline.name.clone(),
-            source_dir: source.text().to_string(),
-            message: e.to_string(),
-        })?;
+    let listing = source.list(&env.landing, kind).map_err(|e| Error::Source {
+        pipeline: pipeline.name.clone(),
+        source_dir: source.text().to_string(),
+        message: e.to_string(),
+    })?;
     let mut by_period: BTreeMap<YearMonth, Vec<LandedFile>> = BTreeMap::new();
     for file in listing.files {
         by_period
@@ -166,12 +164,11 @@ fn plan_deliveries(
             ambiguous: ambiguous.remove(&period).unwrap_or_default(),
         };
         for file in files {
-            let (sha256, _) = file_digest(&file.path).map_err(|source| {
-                ansinh_warehouse::Error::Io {
+            let (sha256, _) =
+                file_digest(&file.path).map_err(|source| ansinh_warehouse::Error::Io {
                     path: file.path.display().to_string(),
                     source,
-                }
-            })?;
+                })?;
             let why = match history.decide(&file.delivery, &sha256) {
                 Decision::Load { previous: None } => Some("new"),
                 Decision::Load { previous: Some(_) } => Some("changed"),
@@ -268,7 +265,9 @@ async fn stale_models(
     let stale = states
         .into_iter()
         .filter(|f| selected.contains(&f.model) && f.state != State::View)
-        .filter(|f| full_refresh || f.state != State::Fresh || now.get(&f.model) != after.get(&f.model))
+        .filter(|f| {
+            full_refresh || f.state != State::Fresh || now.get(&f.model) != after.get(&f.model)
+        })
         .map(|f| f.model)
         .collect();
     Ok((stale, now))
@@ -329,7 +328,7 @@ impl<'w> Loader<'w> {
         }
         self.ingestor
             .as_mut()
-            .ok_or_else(|| Error::Warehouse(ansinh_warehouse::Error::Task("no loader".into())))
+            .ok_or_else(|| Error::from(ansinh_warehouse::Error::Task("no loader".into())))
     }
 
     /// Forgets the loader after an infrastructure error: the next attempt reads the history
@@ -396,7 +395,14 @@ fn finish(
         .iter()
         .map(|s| s.status)
         .fold(RunStatus::NothingToDo, RunStatus::worst);
-    let sum = |outcome: &str| steps.iter().map(|s| s.count(outcome)).sum::<u64>();
+    // Delivery files; reference files show in their own step.
+    let sum = |outcome: &str| {
+        steps
+            .iter()
+            .filter(|s| s.step == "ingest")
+            .map(|s| s.count(outcome))
+            .sum::<u64>()
+    };
     let models_built = steps
         .iter()
         .filter(|s| s.step == "build")
@@ -478,8 +484,8 @@ async fn run_locked(
                         period: Some(w.period.to_string()),
                         action: describe(w, pipeline),
                     });
-                    let blocked = !w.missing.is_empty()
-                        && pipeline.completeness != Completeness::Partial;
+                    let blocked =
+                        !w.missing.is_empty() && pipeline.completeness != Completeness::Partial;
                     if !w.to_load.is_empty() && !blocked {
                         changing.extend(changed_tables(kind));
                     }
@@ -494,9 +500,14 @@ async fn run_locked(
     let project = load_project(env, pipelines)?;
     if options.dry_run {
         if let Some(project) = &project {
-            let (stale, _) =
-                stale_models(project, warehouse, pipelines, &changing, options.full_refresh)
-                    .await?;
+            let (stale, _) = stale_models(
+                project,
+                warehouse,
+                pipelines,
+                &changing,
+                options.full_refresh,
+            )
+            .await?;
             plan.push(PlanItem {
                 pipeline: "models".into(),
                 period: None,
@@ -517,7 +528,10 @@ async fn run_locked(
         bar.set_length(work.len() as u64 + pipelines.len() as u64);
     }
     // Reference data first: deliveries are validated against it.
-    for pipeline in pipelines.iter().filter(|p| p.kind == PipelineKind::Reference) {
+    for pipeline in pipelines
+        .iter()
+        .filter(|p| p.kind == PipelineKind::Reference)
+    {
         let started = Instant::now();
         let mut step = Step::new(&pipeline.name, "reference", None);
         step.attempts = 1;
@@ -557,7 +571,8 @@ async fn run_locked(
         }
         let started = Instant::now();
         step.missing_offices = item.missing.clone();
-        step.files.insert(Outcome::Unchanged.name().into(), item.unchanged);
+        step.files
+            .insert(Outcome::Unchanged.name().into(), item.unchanged);
         if !item.ambiguous.is_empty() {
             step.status = RunStatus::DataFailed;
             step.message = Some(format!(
@@ -625,7 +640,10 @@ async fn run_locked(
             break;
         }
         if (failed_hard || data_failed) && options.fail_fast {
-            stop = Some(format!("{} {} failed; --fail-fast", pipeline.name, item.period));
+            stop = Some(format!(
+                "{} {} failed; --fail-fast",
+                pipeline.name, item.period
+            ));
         }
     }
     if let Some(bar) = &env.progress {
@@ -679,7 +697,9 @@ async fn ingest_period(
                         .into(),
                 });
             }
-            let ingestor = loader.ingestor(env, geography, options.full_refresh).await?;
+            let ingestor = loader
+                .ingestor(env, geography, options.full_refresh)
+                .await?;
             ingestor.options_mut().max_reject_ratio = ratio;
             match ingestor.ingest(file).await {
                 Ok(report) => break report,
@@ -750,7 +770,7 @@ async fn build_and_test(
         env.config.models.spill_dir.as_deref(),
     )
     .map_err(|e| {
-        Error::Warehouse(ansinh_warehouse::Error::Query {
+        Error::from(ansinh_warehouse::Error::Query {
             table: "session".into(),
             source: e,
         })

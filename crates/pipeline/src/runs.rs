@@ -216,10 +216,7 @@ fn to_batch(run: &RunRecord) -> Result<RecordBatch> {
 /// Appends the run to `_runs`.
 pub async fn append(warehouse: &Warehouse, run: &RunRecord) -> Result<i64> {
     let spec = table_spec(tables::RUNS)?;
-    let metadata = vec![(
-        "ansinh.run_id".to_string(),
-        serde_json::json!(run.run_id),
-    )];
+    let metadata = vec![("ansinh.run_id".to_string(), serde_json::json!(run.run_id))];
     Ok(warehouse
         .write(&spec, vec![to_batch(run)?], WriteMode::Append, metadata)
         .await?)
@@ -278,25 +275,28 @@ pub async fn recent(
             tables::RUNS
         ))
         .await?;
-    let text = |name: &str| strings(&batches, name);
-    let int = |name: &str| integers(&batches, name);
+    let b = &batches;
     let (id, names, trigger, periods, status, steps, message) = (
-        text("run_id")?,
-        text("pipeline")?,
-        text("trigger")?,
-        text("periods")?,
-        text("status")?,
-        text("steps")?,
-        text("message")?,
+        strings(b, "run_id")?,
+        strings(b, "pipeline")?,
+        strings(b, "trigger")?,
+        strings(b, "periods")?,
+        strings(b, "status")?,
+        strings(b, "steps")?,
+        strings(b, "message")?,
     );
-    let (started, finished, code) = (int("started_at")?, int("finished_at")?, int("exit_code")?);
+    let (started, finished, code) = (
+        integers(b, "started_at")?,
+        integers(b, "finished_at")?,
+        integers(b, "exit_code")?,
+    );
     let counts = [
-        int("files_loaded")?,
-        int("files_restated")?,
-        int("files_refused")?,
-        int("files_unchanged")?,
-        int("models_built")?,
-        int("tests_failed")?,
+        integers(b, "files_loaded")?,
+        integers(b, "files_restated")?,
+        integers(b, "files_refused")?,
+        integers(b, "files_unchanged")?,
+        integers(b, "models_built")?,
+        integers(b, "tests_failed")?,
     ];
     let when = |v: Option<i64>| DateTime::from_timestamp_micros(v.unwrap_or(0)).unwrap_or_default();
     let mut out = Vec::new();
@@ -328,7 +328,7 @@ pub async fn recent(
             message: message[r].clone(),
         });
     }
-    out.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    out.sort_by_key(|r| std::cmp::Reverse(r.started_at));
     out.truncate(limit);
     Ok(out)
 }

@@ -39,9 +39,11 @@ fn day_of_week(field: &str) -> Result<String, String> {
             None => numeric(range).map(|a| (a, a)),
         };
         match bounds {
-            Some((a, b)) if a <= b && b <= 7 => {
-                out.extend((a..=b).step_by(step as usize).map(|d| (d % 7 + 1).to_string()))
-            }
+            Some((a, b)) if a <= b && b <= 7 => out.extend(
+                (a..=b)
+                    .step_by(step as usize)
+                    .map(|d| (d % 7 + 1).to_string()),
+            ),
             Some(_) => return Err(format!("day of week {part:?}: must be within 0-7")),
             None => out.push(part.to_string()),
         }
@@ -162,7 +164,13 @@ mod tests {
 
     #[test]
     fn bad_expressions_are_refused() {
-        for bad in ["* * * *", "61 * * * *", "0 0 * * 8", "0 0 31 2 *", "x y z a b"] {
+        for bad in [
+            "* * * *",
+            "61 * * * *",
+            "0 0 * * 8",
+            "0 0 31 2 *",
+            "x y z a b",
+        ] {
             assert!(Cron::parse(bad, chrono_tz::UTC).is_err(), "{bad}");
         }
     }

@@ -50,7 +50,11 @@ pub struct Scheduler {
 impl Scheduler {
     /// Plans the first firings. With `catch_up`, a pipeline (whose own `catch_up` is on) whose
     /// last firing before now has no scheduled run since is run once at start.
-    pub async fn new(pipelines: Vec<Pipeline>, warehouse: &Warehouse, catch_up: bool) -> Result<Self> {
+    pub async fn new(
+        pipelines: Vec<Pipeline>,
+        warehouse: &Warehouse,
+        catch_up: bool,
+    ) -> Result<Self> {
         let now = Utc::now();
         let mut next = BTreeMap::new();
         let mut missed = VecDeque::new();

@@ -213,7 +213,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let month = dir.path().join("in/2024-01");
         std::fs::create_dir_all(&month).unwrap();
-        for name in ["5680_p.csv", "5681_p.csv", "5681_p.xlsx", "notes.txt", ".5682_p.csv"] {
+        for name in [
+            "5680_p.csv",
+            "5681_p.csv",
+            "5681_p.xlsx",
+            "notes.txt",
+            ".5682_p.csv",
+        ] {
             std::fs::write(month.join(name), "x").unwrap();
         }
         let p = SourcePattern::parse("in/{period}/{office}_p.{ext}").unwrap();
@@ -223,7 +229,9 @@ mod tests {
         assert_eq!(listing.ambiguous.len(), 2);
         let absolute = format!("{}/in/{{period}}/{{office}}_p.csv", dir.path().display());
         let p = SourcePattern::parse(&absolute).unwrap();
-        let listing = p.list(Path::new("/nonexistent"), DeliveryKind::Participants).unwrap();
+        let listing = p
+            .list(Path::new("/nonexistent"), DeliveryKind::Participants)
+            .unwrap();
         assert_eq!(listing.files.len(), 2);
         assert!(listing.files[0].relative.starts_with('/'));
     }

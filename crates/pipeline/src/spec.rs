@@ -148,7 +148,9 @@ impl Pipeline {
             let key = message
                 .split('`')
                 .nth(1)
-                .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
+                .filter(|_| {
+                    message.starts_with("unknown field") || message.starts_with("missing field")
+                })
                 .unwrap_or("-")
                 .to_string();
             Error::Definition {
@@ -264,7 +266,10 @@ impl Pipeline {
                 format!("{retry_backoff_seconds}: at most 3600"),
             ));
         }
-        for (key, value) in [("on_success", &raw.on_success), ("on_failure", &raw.on_failure)] {
+        for (key, value) in [
+            ("on_success", &raw.on_success),
+            ("on_failure", &raw.on_failure),
+        ] {
             if value.as_deref().is_some_and(|c| c.trim().is_empty()) {
                 return Err(bad(key, "empty command; remove the key instead".into()));
             }

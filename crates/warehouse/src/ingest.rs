@@ -184,7 +184,9 @@ impl<'w> Ingestor<'w> {
         let delivery = &landed.delivery;
         let previous = match self.history.decide(delivery, &sha256) {
             Decision::Unchanged(record) if self.options.force => Some(record),
-            Decision::RefusedBefore(_) if self.options.force => self.history.current(delivery).cloned(),
+            Decision::RefusedBefore(_) if self.options.force => {
+                self.history.current(delivery).cloned()
+            }
             Decision::Unchanged(record) => {
                 return Ok(report_from(landed, Outcome::Unchanged, &record));
             }

@@ -4,11 +4,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use ansinh_core::Config;
-use ansinh_models::{
-    Materialization, Project, Target, build_fingerprinted, order, register_marts, run_tests,
-    select,
-};
 use ansinh_models::freshness::fingerprints;
+use ansinh_models::{
+    Materialization, Project, Target, build_fingerprinted, order, register_marts, run_tests, select,
+};
 use ansinh_warehouse::Warehouse;
 use arrow::array::RecordBatch;
 use clap::{Args, ValueEnum};
@@ -72,8 +71,11 @@ impl From<ansinh_models::Error> for Failure {
 
 /// A session with the configured memory limit and spill directory.
 pub fn session(config: &Config) -> Result<SessionContext, Failure> {
-    ansinh_models::session(config.models.memory_limit_mb, config.models.spill_dir.as_deref())
-        .map_err(Failure::usage)
+    ansinh_models::session(
+        config.models.memory_limit_mb,
+        config.models.spill_dir.as_deref(),
+    )
+    .map_err(Failure::usage)
 }
 
 fn project(config: &Config) -> Result<Project, Failure> {

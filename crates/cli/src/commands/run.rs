@@ -18,7 +18,7 @@ impl From<ansinh_pipeline::Error> for Failure {
     fn from(error: ansinh_pipeline::Error) -> Self {
         use ansinh_pipeline::Error as E;
         match error {
-            E::Warehouse(e) => Failure::from(e),
+            E::Warehouse(e) => Failure::from(*e),
             E::Models(e) => Failure::from(e),
             e if e.is_transient() => Failure {
                 code: exit::RETRY,
@@ -326,7 +326,12 @@ pub fn render_runs(rows: &[RunRow]) -> String {
     if rows.is_empty() {
         return "no runs recorded yet\n".into();
     }
-    let width = rows.iter().map(|r| r.pipeline.len()).max().unwrap_or(9).max(9);
+    let width = rows
+        .iter()
+        .map(|r| r.pipeline.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
     let mut out = format!(
         "{:<26} {:<20} {:<width$} {:<9} {:<13} {:>4} {:>8}  {}\n",
         "run",
@@ -376,12 +381,8 @@ pub async fn schedule(global: &Global, args: ScheduleArgs) -> Result<u8, Failure
     watch_signals(Arc::clone(&cancel), Arc::clone(&wake));
     let env = environment(global, &config, args.demo_key, true, Arc::clone(&cancel))?;
     let warehouse = Warehouse::open(&config.warehouse)?;
-    let mut scheduler = ansinh_pipeline::scheduler::Scheduler::new(
-        chosen,
-        &warehouse,
-        !args.no_catch_up,
-    )
-    .await?;
+    let mut scheduler =
+        ansinh_pipeline::scheduler::Scheduler::new(chosen, &warehouse, !args.no_catch_up).await?;
     for (name, at) in scheduler.next_runs() {
         tracing::info!(pipeline = %name, next = %at.to_rfc3339(), "scheduled");
     }
@@ -400,8 +401,11 @@ pub async fn schedule(global: &Global, args: ScheduleArgs) -> Result<u8, Failure
             scheduler.fired(&pipeline.name, now);
             match outcome {
                 Ok(outcome) => {
-                    ansinh_pipeline::hooks::notify(std::slice::from_ref(&pipeline), &outcome.record)
-                        .await;
+                    ansinh_pipeline::hooks::notify(
+                        std::slice::from_ref(&pipeline),
+                        &outcome.record,
+                    )
+                    .await;
                     print_summary(&outcome.record, Format::Text);
                 }
                 Err(e) => tracing::error!(pipeline = %pipeline.name, "run failed: {e}"),

@@ -91,7 +91,12 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<u8, Failure> {
             if !schedule.is_empty() {
                 println!("next scheduled runs");
                 for s in &schedule {
-                    println!("  {:<16} {:<22} {}", s.pipeline, s.cron, s.next.as_deref().unwrap_or("never"));
+                    println!(
+                        "  {:<16} {:<22} {}",
+                        s.pipeline,
+                        s.cron,
+                        s.next.as_deref().unwrap_or("never")
+                    );
                 }
                 println!();
             }
