@@ -174,6 +174,8 @@ fn help_texts() {
         vec!["--help"],
         vec!["ingest", "--help"],
         vec!["generate", "--help"],
+        vec!["run", "--help"],
+        vec!["schedule", "--help"],
     ] {
         let mut cmd = ansinh(site.path());
         cmd.args(&args).env("COLUMNS", "100");
