@@ -14,4 +14,5 @@ mod pipelines;
 mod privacy;
 mod readers;
 mod restatement;
+mod s3;
 mod slt;

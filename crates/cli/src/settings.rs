@@ -19,10 +19,11 @@ pub struct Global {
     /// Configuration file [default: config/ansinh.toml, if present].
     #[arg(long, global = true, env = "ANSINH_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Warehouse root: a local path or file:// URL (object stores are not supported yet).
+    /// Warehouse root: a local path, or a file://, s3://, gs:// or az:// URL.
     #[arg(long, global = true, env = "ANSINH_WAREHOUSE")]
     pub warehouse: Option<String>,
-    /// Landing area with the offices' deliveries: a path or URL.
+    /// Landing area with the offices' deliveries: a local path, or a file://, s3://, gs:// or
+    /// az:// URL.
     #[arg(long, global = true, env = "ANSINH_LANDING")]
     pub landing: Option<String>,
     /// Directory of the reference CSVs [default: config/reference].
@@ -125,8 +126,28 @@ pub fn pseudonym_key(config: &Config) -> Result<Option<PseudonymKey>, Failure> {
     Ok(None)
 }
 
-/// The local directory of a landing location; object-store landing areas are read through
-/// their URL by the loader (not in this build).
+/// How object stores are reached.
+pub fn storage(config: &Config) -> ansinh_warehouse::Storage {
+    ansinh_warehouse::Storage::new(config.storage.clone())
+}
+
+/// The configured warehouse.
+pub fn warehouse(config: &Config) -> Result<ansinh_warehouse::Warehouse, Failure> {
+    Ok(ansinh_warehouse::Warehouse::open_with(
+        &config.warehouse,
+        storage(config),
+    )?)
+}
+
+/// The configured landing area: a local directory or an object-store prefix.
+pub fn landing(config: &Config) -> Result<ansinh_warehouse::landing::LandingArea, Failure> {
+    Ok(ansinh_warehouse::landing::LandingArea::open(
+        &config.landing,
+        &storage(config),
+    )?)
+}
+
+/// A local directory (the reference data, the demo's landing area).
 pub fn local_dir(location: &str, what: &str) -> Result<PathBuf, Failure> {
     let path = location.strip_prefix("file://").unwrap_or(location);
     if path.contains("://") {

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Warehouse root: a local path or `file://` URL.
+    /// Warehouse root: a local path, or a `file://`, `s3://`, `gs://` or `az://` URL.
     pub warehouse: String,
     /// Landing area where offices drop their extracts: a local path or URL.
     pub landing: String,
@@ -27,6 +27,45 @@ pub struct Config {
     pub models: ModelsConfig,
     /// Pipeline run settings.
     pub run: RunConfig,
+    /// Object storage settings for `s3://`, `gs://` and `az://` locations.
+    pub storage: StorageConfig,
+}
+
+/// Settings of the object stores behind `s3://`, `gs://` and `az://` warehouses and landing
+/// areas. Credentials come from the standard environment variables (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_ACCOUNT_KEY`, ...),
+/// never from this file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Endpoint of an S3-compatible store (MinIO, Ceph, a cloud's S3 API); AWS when unset.
+    pub endpoint: Option<String>,
+    /// Region of the S3 bucket; `AWS_REGION` (else us-east-1) when unset.
+    pub region: Option<String>,
+    /// Allow plain HTTP endpoints (for a store on a private network or loopback).
+    pub allow_http: bool,
+    /// Retries of a failed request, with exponential backoff.
+    pub max_retries: usize,
+    /// Give up retrying a request after this many seconds.
+    pub retry_timeout_seconds: u64,
+    /// Time limit of one request, in seconds.
+    pub request_timeout_seconds: u64,
+    /// Time limit to connect, in seconds.
+    pub connect_timeout_seconds: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            region: None,
+            allow_http: false,
+            max_retries: 10,
+            retry_timeout_seconds: 180,
+            request_timeout_seconds: 30,
+            connect_timeout_seconds: 5,
+        }
+    }
 }
 
 /// Settings of `ansinh run` and `ansinh schedule`.
@@ -93,6 +132,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             models: ModelsConfig::default(),
             run: RunConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -117,7 +157,7 @@ struct Setting {
 const SETTINGS: &[Setting] = &[
     Setting {
         key: "warehouse",
-        doc: "Warehouse root: a local path or file:// URL (object stores are not supported yet).",
+        doc: "Warehouse root: a local path, or a file://, s3://, gs:// or az:// URL.",
         env: "ANSINH_WAREHOUSE",
     },
     Setting {
@@ -177,6 +217,43 @@ const SETTINGS: &[Setting] = &[
               A live run renews it every third of this; a lock of a dead local process is\n\
               taken over at once.",
         env: "ANSINH_RUN__LOCK_TTL_SECONDS",
+    },
+    Setting {
+        key: "storage.endpoint",
+        doc: "Endpoint of an S3-compatible store (MinIO, Ceph, ...). Unset: AWS.\n\
+              Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (GOOGLE_*, AZURE_*\n\
+              for gs:// and az://), never from this file.",
+        env: "ANSINH_STORAGE__ENDPOINT",
+    },
+    Setting {
+        key: "storage.region",
+        doc: "Region of the S3 bucket. Unset: AWS_REGION, else us-east-1.",
+        env: "ANSINH_STORAGE__REGION",
+    },
+    Setting {
+        key: "storage.allow_http",
+        doc: "Allow a plain-HTTP endpoint (a store on loopback or a private network).",
+        env: "ANSINH_STORAGE__ALLOW_HTTP",
+    },
+    Setting {
+        key: "storage.max_retries",
+        doc: "Retries of a failed storage request, with exponential backoff.",
+        env: "ANSINH_STORAGE__MAX_RETRIES",
+    },
+    Setting {
+        key: "storage.retry_timeout_seconds",
+        doc: "Stop retrying a storage request after this many seconds; the run then exits 3.",
+        env: "ANSINH_STORAGE__RETRY_TIMEOUT_SECONDS",
+    },
+    Setting {
+        key: "storage.request_timeout_seconds",
+        doc: "Time limit of one storage request, in seconds.",
+        env: "ANSINH_STORAGE__REQUEST_TIMEOUT_SECONDS",
+    },
+    Setting {
+        key: "storage.connect_timeout_seconds",
+        doc: "Time limit to connect to the store, in seconds.",
+        env: "ANSINH_STORAGE__CONNECT_TIMEOUT_SECONDS",
     },
 ];
 
@@ -246,6 +323,32 @@ impl Config {
                 }
                 "models.spill_dir" => self.models.spill_dir = Some(value.clone()),
                 "run.pipelines" => self.run.pipelines = value.clone(),
+                "storage.endpoint" => self.storage.endpoint = Some(value.clone()),
+                "storage.region" => self.storage.region = Some(value.clone()),
+                "storage.allow_http" => {
+                    self.storage.allow_http = value
+                        .parse()
+                        .map_err(|_| bad(format!("not true or false: {value:?}")))?;
+                }
+                "storage.max_retries" => {
+                    self.storage.max_retries = value
+                        .parse()
+                        .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
+                }
+                "storage.retry_timeout_seconds"
+                | "storage.request_timeout_seconds"
+                | "storage.connect_timeout_seconds" => {
+                    let n: u64 = value
+                        .parse()
+                        .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
+                    match setting.key {
+                        "storage.retry_timeout_seconds" => self.storage.retry_timeout_seconds = n,
+                        "storage.request_timeout_seconds" => {
+                            self.storage.request_timeout_seconds = n
+                        }
+                        _ => self.storage.connect_timeout_seconds = n,
+                    }
+                }
                 "run.lock_ttl_seconds" => {
                     self.run.lock_ttl_seconds = value
                         .parse()
@@ -277,6 +380,9 @@ impl Config {
         if self.models.memory_limit_mb < 64 {
             return bad("models.memory_limit_mb", "must be at least 64");
         }
+        if self.storage.request_timeout_seconds == 0 || self.storage.connect_timeout_seconds == 0 {
+            return bad("storage", "timeouts must be at least 1 second");
+        }
         if self.run.lock_ttl_seconds < 3 {
             return bad("run.lock_ttl_seconds", "must be at least 3");
         }
@@ -298,6 +404,17 @@ impl Config {
                 "models.memory_limit_mb" => defaults.models.memory_limit_mb.to_string(),
                 "run.pipelines" => format!("{:?}", defaults.run.pipelines),
                 "run.lock_ttl_seconds" => defaults.run.lock_ttl_seconds.to_string(),
+                "storage.allow_http" => defaults.storage.allow_http.to_string(),
+                "storage.max_retries" => defaults.storage.max_retries.to_string(),
+                "storage.retry_timeout_seconds" => {
+                    defaults.storage.retry_timeout_seconds.to_string()
+                }
+                "storage.request_timeout_seconds" => {
+                    defaults.storage.request_timeout_seconds.to_string()
+                }
+                "storage.connect_timeout_seconds" => {
+                    defaults.storage.connect_timeout_seconds.to_string()
+                }
                 _ => return None,
             })
         };

@@ -120,10 +120,11 @@ async fn file_metadata(
     )
 }
 
-/// The freshness of every model, in build order.
+/// The freshness of every model, in build order. `store` holds the warehouse at `root`.
 pub async fn freshness(
     project: &Project,
     root: &Url,
+    store: Arc<dyn ObjectStore>,
     fingerprints: &BTreeMap<String, String>,
 ) -> Result<Vec<Freshness>> {
     let mut out = Vec::new();
@@ -138,11 +139,11 @@ pub async fn freshness(
             continue;
         }
         let url = model_url(root, model)?;
-        let (store, path) = object_store::parse_url(&url).map_err(|e| Error::Write {
+        let path = StorePath::from_url_path(url.path()).map_err(|e| Error::Write {
             model: name.clone(),
             message: e.to_string(),
         })?;
-        let metadata = file_metadata(Arc::from(store), path).await;
+        let metadata = file_metadata(Arc::clone(&store), path).await;
         let (state, built_at) = match metadata {
             None => (State::Missing, None),
             Some(kv) => {

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use ansinh_warehouse::Warehouse;
 use chrono::{DateTime, Utc};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use crate::error::{Error, Result};
 
@@ -74,22 +74,20 @@ fn lock_error(path: &StorePath, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// The store and object path of the lock of the warehouse at `root`.
-pub fn lock_location(root: &Url) -> Result<(Arc<dyn ObjectStore>, StorePath)> {
+/// The store and object path of the lock of `warehouse`.
+pub fn lock_location(warehouse: &Warehouse) -> Result<(Arc<dyn ObjectStore>, StorePath)> {
+    let root = warehouse.location().root();
     let url = root.join(LOCK_OBJECT).map_err(|e| Error::Lock {
         path: root.to_string(),
         message: e.to_string(),
     })?;
-    let (store, path) = object_store::parse_url(&url).map_err(|e| Error::Lock {
-        path: url.to_string(),
-        message: e.to_string(),
-    })?;
-    Ok((Arc::from(store), path))
+    let (store, _) = warehouse.store()?;
+    Ok((store, ansinh_warehouse::storage::object_path(&url)?))
 }
 
 /// Reads the current lock, if any.
-pub async fn current(root: &Url) -> Result<Option<LockInfo>> {
-    let (store, path) = lock_location(root)?;
+pub async fn current(warehouse: &Warehouse) -> Result<Option<LockInfo>> {
+    let (store, path) = lock_location(warehouse)?;
     read(store.as_ref(), &path).await
 }
 
@@ -107,8 +105,13 @@ async fn read(store: &dyn ObjectStore, path: &StorePath) -> Result<Option<LockIn
 impl WarehouseLock {
     /// Takes the lock of the warehouse at `root` for `run_id`, or fails with
     /// [`Error::Locked`] while another live run holds it.
-    pub async fn acquire(root: &Url, run_id: &str, command: &str, ttl: Duration) -> Result<Self> {
-        let (store, path) = lock_location(root)?;
+    pub async fn acquire(
+        warehouse: &Warehouse,
+        run_id: &str,
+        command: &str,
+        ttl: Duration,
+    ) -> Result<Self> {
+        let (store, path) = lock_location(warehouse)?;
         let ttl_chrono = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10));
         for _ in 0..3 {
             let now = Utc::now();
@@ -265,8 +268,8 @@ async fn renew(
 mod tests {
     use super::*;
 
-    fn root(dir: &std::path::Path) -> Url {
-        Url::from_directory_path(dir).unwrap()
+    fn root(dir: &std::path::Path) -> Warehouse {
+        Warehouse::open(dir.to_str().unwrap()).unwrap()
     }
 
     #[tokio::test]

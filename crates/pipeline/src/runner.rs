@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ansinh_core::{Config, Delivery, DeliveryKind, YearMonth};
+use ansinh_core::{Config, DeliveryKind, YearMonth};
 use ansinh_extract::{Geography, PseudonymKey, TextEncoding, UnitLevel};
 use ansinh_models::freshness::{State, fingerprints, freshness};
 use ansinh_models::{Project, Target, build_fingerprinted, run_tests, select};
 use ansinh_warehouse::history::{Decision, LoadHistory, Outcome};
-use ansinh_warehouse::ingest::{IngestOptions, Ingestor, file_digest};
-use ansinh_warehouse::landing::LandedFile;
+use ansinh_warehouse::ingest::{IngestOptions, Ingestor, digest};
+use ansinh_warehouse::landing::{LandedFile, LandingArea};
 use ansinh_warehouse::reference::load_reference;
 use ansinh_warehouse::{Warehouse, tables};
 use chrono::Utc;
@@ -30,8 +30,8 @@ pub struct Environment {
     pub config: Config,
     /// The pseudonym key; a run that must load deliveries without one fails.
     pub key: Option<PseudonymKey>,
-    /// The local landing area.
-    pub landing: PathBuf,
+    /// The landing area.
+    pub landing: LandingArea,
     /// The local reference directory.
     pub reference: PathBuf,
     /// Set to stop the run after the file being loaded.
@@ -84,6 +84,7 @@ struct PeriodWork {
     period: YearMonth,
     to_load: Vec<(LandedFile, &'static str)>,
     unchanged: u64,
+    refused_before: Vec<String>,
     missing: Vec<String>,
     ambiguous: Vec<String>,
 }
@@ -109,7 +110,7 @@ pub fn exit_code(status: RunStatus) -> u8 {
 }
 
 /// Plans the deliveries of one fact pipeline: for every period, what to load.
-fn plan_deliveries(
+async fn plan_deliveries(
     index: usize,
     pipeline: &Pipeline,
     kind: DeliveryKind,
@@ -121,11 +122,14 @@ fn plan_deliveries(
     let Some(source) = &pipeline.source else {
         return Ok(Vec::new());
     };
-    let listing = source.list(&env.landing, kind).map_err(|e| Error::Source {
-        pipeline: pipeline.name.clone(),
-        source_dir: source.text().to_string(),
-        message: e.to_string(),
-    })?;
+    let listing = source
+        .list(&env.landing, kind)
+        .await
+        .map_err(|e| Error::Source {
+            pipeline: pipeline.name.clone(),
+            source_dir: source.text().to_string(),
+            message: e.to_string(),
+        })?;
     let mut by_period: BTreeMap<YearMonth, Vec<LandedFile>> = BTreeMap::new();
     for file in listing.files {
         by_period
@@ -160,21 +164,22 @@ fn plan_deliveries(
             period,
             to_load: Vec::new(),
             unchanged: 0,
+            refused_before: Vec::new(),
             missing,
             ambiguous: ambiguous.remove(&period).unwrap_or_default(),
         };
         for file in files {
-            let (sha256, _) =
-                file_digest(&file.path).map_err(|source| ansinh_warehouse::Error::Io {
-                    path: file.path.display().to_string(),
-                    source,
-                })?;
+            let (sha256, _) = digest(&file).await?;
             let why = match history.decide(&file.delivery, &sha256) {
                 Decision::Load { previous: None } => Some("new"),
                 Decision::Load { previous: Some(_) } => Some("changed"),
                 Decision::Unchanged(_) if options.full_refresh => Some("refresh"),
                 Decision::RefusedBefore(_) if options.full_refresh => Some("refresh"),
-                Decision::Unchanged(_) | Decision::RefusedBefore(_) => None,
+                Decision::RefusedBefore(_) => {
+                    work.refused_before.push(file.relative);
+                    continue;
+                }
+                Decision::Unchanged(_) => None,
             };
             match why {
                 Some(why) => work.to_load.push((file, why)),
@@ -211,6 +216,12 @@ fn describe(work: &PeriodWork, pipeline: &Pipeline) -> String {
     }
     if work.unchanged > 0 {
         parts.push(format!("{} unchanged", work.unchanged));
+    }
+    if !work.refused_before.is_empty() {
+        parts.push(format!(
+            "still refused (unchanged since): {}",
+            work.refused_before.join(", ")
+        ));
     }
     if !work.missing.is_empty() {
         let policy = match pipeline.completeness {
@@ -261,7 +272,8 @@ async fn stale_models(
         *bumped.entry(table.to_string()).or_insert(-1) += 1;
     }
     let after = fingerprints(project, &bumped)?;
-    let states = freshness(project, warehouse.location().root(), &now).await?;
+    let (store, _) = warehouse.store()?;
+    let states = freshness(project, warehouse.location().root(), store, &now).await?;
     let stale = states
         .into_iter()
         .filter(|f| selected.contains(&f.model) && f.state != State::View)
@@ -348,13 +360,16 @@ pub async fn run(
 ) -> Result<RunOutcome> {
     let started = Utc::now();
     let run_id = runs::new_run_id(started);
-    let warehouse = Warehouse::open(&env.config.warehouse)?;
+    let warehouse = Warehouse::open_with(
+        &env.config.warehouse,
+        ansinh_warehouse::Storage::new(env.config.storage.clone()),
+    )?;
     let lock = if options.dry_run {
         None
     } else {
         Some(
             WarehouseLock::acquire(
-                warehouse.location().root(),
+                &warehouse,
                 &run_id,
                 "run",
                 Duration::from_secs(env.config.run.lock_ttl_seconds),
@@ -477,7 +492,8 @@ async fn run_locked(
                     &geography,
                     loader.history(),
                     options,
-                )?;
+                )
+                .await?;
                 for w in &planned {
                     plan.push(PlanItem {
                         pipeline: pipeline.name.clone(),
@@ -573,6 +589,17 @@ async fn run_locked(
         step.missing_offices = item.missing.clone();
         step.files
             .insert(Outcome::Unchanged.name().into(), item.unchanged);
+        if !item.refused_before.is_empty() {
+            step.files.insert(
+                Outcome::RefusedBefore.name().into(),
+                item.refused_before.len() as u64,
+            );
+            step.status = RunStatus::DataFailed;
+            step.message = Some(format!(
+                "refused before and not replaced since: {}",
+                item.refused_before.join(", ")
+            ));
+        }
         if !item.ambiguous.is_empty() {
             step.status = RunStatus::DataFailed;
             step.message = Some(format!(
@@ -824,20 +851,4 @@ async fn build_and_test(
     test.seconds = started.elapsed().as_secs_f64();
     steps.push(test);
     Ok(())
-}
-
-/// The offices expected in `period` by `pipeline`.
-pub fn expected(pipeline: &Pipeline, geography: &Geography, period: YearMonth) -> Vec<String> {
-    expected_offices(pipeline, geography, period)
-}
-
-/// Deliveries that a pipeline's source lists (for `status`).
-pub fn listed(pipeline: &Pipeline, landing: &std::path::Path) -> Vec<Delivery> {
-    match (&pipeline.source, pipeline.kind) {
-        (Some(source), PipelineKind::Deliveries(kind)) => source
-            .list(landing, kind)
-            .map(|l| l.files.into_iter().map(|f| f.delivery).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    }
 }

@@ -99,11 +99,14 @@ impl Cron {
     pub fn last_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let local = t.with_timezone(&self.tz) + chrono::Duration::seconds(1);
         let earliest = t - chrono::Duration::days(400);
-        self.schedule
-            .after(&local)
-            .next_back()
+        // Going back from a second later: the first firing at or before `t` (cron has whole
+        // seconds, so the first one found may lie in that second after `t`).
+        let mut back = self.schedule.after(&local);
+        std::iter::from_fn(|| back.next_back())
+            .take(2)
             .map(|d| d.with_timezone(&Utc))
-            .filter(|d| *d >= earliest && *d <= t)
+            .find(|d| *d <= t)
+            .filter(|d| *d >= earliest)
     }
 }
 
@@ -130,6 +133,14 @@ mod tests {
         assert_eq!(
             cron.last_at_or_before(at("2026-11-04T23:00:00Z")),
             Some(at("2026-11-04T23:00:00Z"))
+        );
+        let every = Cron::parse("* * * * *", chrono_tz::UTC).unwrap();
+        let late = DateTime::parse_from_rfc3339("2026-11-30T10:00:59.500Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            every.last_at_or_before(late),
+            Some(at("2026-11-30T10:00:00Z"))
         );
     }
 

@@ -179,9 +179,13 @@ impl Scheduler {
 
 fn state_location(
     warehouse: &Warehouse,
-) -> Option<(Box<dyn object_store::ObjectStore>, object_store::path::Path)> {
+) -> Option<(
+    std::sync::Arc<dyn object_store::ObjectStore>,
+    object_store::path::Path,
+)> {
     let url = warehouse.location().root().join(STATE_OBJECT).ok()?;
-    object_store::parse_url(&url).ok()
+    let (store, _) = warehouse.store().ok()?;
+    Some((store, ansinh_warehouse::storage::object_path(&url).ok()?))
 }
 
 /// The state of a running scheduler, if one has published it.

@@ -3,10 +3,10 @@
 //! configured landing area.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ansinh_core::{Delivery, DeliveryKind, YearMonth};
-use ansinh_warehouse::landing::LandedFile;
+use ansinh_warehouse::landing::{LandedFile, LandingArea};
 use regex::Regex;
 
 /// A parsed pattern.
@@ -111,59 +111,40 @@ impl SourcePattern {
         Some((all("period")?.parse().ok()?, all("office")?))
     }
 
-    /// Lists the files matching the pattern. A relative path is recorded relative to the
-    /// landing area. Two files for one delivery (say `.csv` and `.xlsx`) are ambiguous: both
-    /// are returned in `ambiguous` and neither is loaded.
-    pub fn list(&self, landing: &Path, kind: DeliveryKind) -> std::io::Result<SourceListing> {
-        let base = if self.absolute {
-            PathBuf::from("/")
+    /// Lists the files matching the pattern. A relative pattern is listed in the landing area
+    /// (local or remote) and recorded relative to it; an absolute one on the local disk. Two
+    /// files for one delivery (say `.csv` and `.xlsx`) are ambiguous: both are returned in
+    /// `ambiguous` and neither is loaded.
+    pub async fn list(
+        &self,
+        landing: &LandingArea,
+        kind: DeliveryKind,
+    ) -> ansinh_warehouse::Result<SourceListing> {
+        let root = LandingArea::Local(PathBuf::from("/"));
+        let (area, prefix) = if self.absolute {
+            (&root, self.prefix.trim_start_matches('/'))
         } else {
-            landing.to_path_buf()
+            (landing, self.prefix.as_str())
         };
-        let start = base.join(&self.prefix);
         let mut found: BTreeMap<Delivery, Vec<LandedFile>> = BTreeMap::new();
-        if start.is_dir() {
-            let mut stack = vec![start];
-            while let Some(dir) = stack.pop() {
-                for entry in std::fs::read_dir(&dir)? {
-                    let path = entry?.path();
-                    let hidden = path
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_none_or(|n| n.starts_with('.'));
-                    if hidden {
-                        continue;
-                    }
-                    if path.is_dir() {
-                        stack.push(path);
-                        continue;
-                    }
-                    let Some(relative) = path
-                        .strip_prefix(&base)
-                        .ok()
-                        .and_then(|p| p.to_str())
-                        .map(str::to_string)
-                    else {
-                        continue;
-                    };
-                    let shown = if self.absolute {
-                        format!("/{relative}")
-                    } else {
-                        relative
-                    };
-                    if let Some((period, office)) = self.matches(&shown) {
-                        let delivery = Delivery {
-                            kind,
-                            period,
-                            office,
-                        };
-                        found.entry(delivery.clone()).or_default().push(LandedFile {
-                            delivery,
-                            path,
-                            relative: shown,
-                        });
-                    }
-                }
+        for file in area.list(prefix).await? {
+            let shown = if self.absolute {
+                format!("/{}", file.relative)
+            } else {
+                file.relative
+            };
+            if let Some((period, office)) = self.matches(&shown) {
+                let delivery = Delivery {
+                    kind,
+                    period,
+                    office,
+                };
+                found.entry(delivery.clone()).or_default().push(LandedFile {
+                    delivery,
+                    path: file.path,
+                    relative: shown,
+                    remote: file.remote,
+                });
             }
         }
         let mut listing = SourceListing::default();
@@ -208,8 +189,8 @@ mod tests {
         assert!(SourcePattern::parse("{period}/{office}").is_err());
     }
 
-    #[test]
-    fn lists_relative_to_the_landing_area_and_sets_ambiguous_deliveries_aside() {
+    #[tokio::test]
+    async fn lists_relative_to_the_landing_area_and_sets_ambiguous_deliveries_aside() {
         let dir = tempfile::tempdir().unwrap();
         let month = dir.path().join("in/2024-01");
         std::fs::create_dir_all(&month).unwrap();
@@ -223,14 +204,19 @@ mod tests {
             std::fs::write(month.join(name), "x").unwrap();
         }
         let p = SourcePattern::parse("in/{period}/{office}_p.{ext}").unwrap();
-        let listing = p.list(dir.path(), DeliveryKind::Participants).unwrap();
+        let landing = LandingArea::Local(dir.path().to_path_buf());
+        let listing = p.list(&landing, DeliveryKind::Participants).await.unwrap();
         let files: Vec<_> = listing.files.iter().map(|f| f.relative.as_str()).collect();
         assert_eq!(files, ["in/2024-01/5680_p.csv"]);
         assert_eq!(listing.ambiguous.len(), 2);
         let absolute = format!("{}/in/{{period}}/{{office}}_p.csv", dir.path().display());
         let p = SourcePattern::parse(&absolute).unwrap();
         let listing = p
-            .list(Path::new("/nonexistent"), DeliveryKind::Participants)
+            .list(
+                &LandingArea::Local(PathBuf::from("/nonexistent")),
+                DeliveryKind::Participants,
+            )
+            .await
             .unwrap();
         assert_eq!(listing.files.len(), 2);
         assert!(listing.files[0].relative.starts_with('/'));

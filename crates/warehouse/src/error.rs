@@ -58,6 +58,14 @@ pub enum Error {
     /// The `_loads` manifest holds a row this version cannot read.
     #[error("{0}")]
     Manifest(String),
+    /// An object store request failed (after its retries).
+    #[error("storage {location}: {message}")]
+    Store {
+        /// The object or prefix.
+        location: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A background task failed.
     #[error("background task: {0}")]
     Task(String),
@@ -75,7 +83,7 @@ impl Error {
                     | deltalake::DeltaTableError::Transaction { .. }
                     | deltalake::DeltaTableError::VersionAlreadyExists(_)
             ),
-            Error::Io { .. } | Error::Task(_) => true,
+            Error::Io { .. } | Error::Task(_) | Error::Store { .. } => true,
             _ => false,
         }
     }

@@ -18,6 +18,8 @@ use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{col, lit};
+use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -101,6 +103,83 @@ fn fact_spec(kind: DeliveryKind) -> Result<TableSpec> {
     })
 }
 
+/// SHA-256 and size of a landed file, local or remote, streamed.
+pub async fn digest(landed: &LandedFile) -> Result<(String, i64)> {
+    match &landed.remote {
+        None => {
+            let path = landed.path.clone();
+            tokio::task::spawn_blocking(move || file_digest(&path))
+                .await
+                .map_err(|e| Error::Task(e.to_string()))?
+                .map_err(|source| Error::Io {
+                    path: landed.path.display().to_string(),
+                    source,
+                })
+        }
+        Some(object) => {
+            let store_error = |e: object_store::Error| Error::Store {
+                location: landed.relative.clone(),
+                message: e.to_string(),
+            };
+            let mut stream = object
+                .store
+                .get(&object.location)
+                .await
+                .map_err(store_error)?
+                .into_stream();
+            let mut hasher = Sha256::new();
+            let mut bytes = 0i64;
+            while let Some(chunk) = stream.try_next().await.map_err(store_error)? {
+                bytes += chunk.len() as i64;
+                hasher.update(&chunk);
+            }
+            Ok((hex::encode(hasher.finalize()), bytes))
+        }
+    }
+}
+
+/// Copies a remote object to a local temporary file, hashing it on the way.
+async fn download(
+    object: &crate::landing::RemoteObject,
+    relative: &str,
+) -> Result<(tempfile::NamedTempFile, String, i64)> {
+    use std::io::Write;
+    let store_error = |e: object_store::Error| Error::Store {
+        location: relative.to_string(),
+        message: e.to_string(),
+    };
+    let io_error = |source| Error::Io {
+        path: relative.to_string(),
+        source,
+    };
+    // Keep the extension: readers pick the format by it.
+    let name = relative.rsplit('/').next().unwrap_or("delivery");
+    let suffix = [".csv.gz", ".csv", ".xlsx"]
+        .into_iter()
+        .find(|e| name.ends_with(e))
+        .unwrap_or("");
+    let mut copy = tempfile::Builder::new()
+        .prefix(".ansinh-landing-")
+        .suffix(suffix)
+        .tempfile()
+        .map_err(io_error)?;
+    let mut stream = object
+        .store
+        .get(&object.location)
+        .await
+        .map_err(store_error)?
+        .into_stream();
+    let mut hasher = Sha256::new();
+    let mut bytes = 0i64;
+    while let Some(chunk) = stream.try_next().await.map_err(store_error)? {
+        bytes += chunk.len() as i64;
+        hasher.update(&chunk);
+        copy.write_all(&chunk).map_err(io_error)?;
+    }
+    copy.flush().map_err(io_error)?;
+    Ok((copy, hex::encode(hasher.finalize()), bytes))
+}
+
 /// SHA-256 and size of a file, streamed.
 pub fn file_digest(path: &std::path::Path) -> std::io::Result<(String, i64)> {
     let mut file = std::fs::File::open(path)?;
@@ -171,16 +250,35 @@ impl<'w> Ingestor<'w> {
         &mut self.options
     }
 
-    /// Loads one landed file, unless the warehouse already holds its content.
+    /// Loads one landed file, unless the warehouse already holds its content. A file of a
+    /// remote landing area is first copied to a local temporary file (streamed, hashed on the
+    /// way), which the readers then stream from.
     pub async fn ingest(&mut self, landed: &LandedFile) -> Result<LoadReport> {
-        let path = landed.path.clone();
-        let (sha256, bytes) = tokio::task::spawn_blocking(move || file_digest(&path))
-            .await
-            .map_err(|e| Error::Task(e.to_string()))?
-            .map_err(|source| Error::Io {
-                path: landed.path.display().to_string(),
-                source,
-            })?;
+        match &landed.remote {
+            None => {
+                let (sha256, bytes) = digest(landed).await?;
+                self.ingest_local(landed, sha256, bytes).await
+            }
+            Some(object) => {
+                let (copy, sha256, bytes) = download(object, &landed.relative).await?;
+                let local = LandedFile {
+                    path: copy.path().to_path_buf(),
+                    remote: None,
+                    ..landed.clone()
+                };
+                let report = self.ingest_local(&local, sha256, bytes).await;
+                drop(copy);
+                report
+            }
+        }
+    }
+
+    async fn ingest_local(
+        &mut self,
+        landed: &LandedFile,
+        sha256: String,
+        bytes: i64,
+    ) -> Result<LoadReport> {
         let delivery = &landed.delivery;
         let previous = match self.history.decide(delivery, &sha256) {
             Decision::Unchanged(record) if self.options.force => Some(record),

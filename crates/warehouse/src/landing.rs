@@ -2,20 +2,221 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ansinh_core::{Delivery, DeliveryKind, YearMonth};
+use futures::TryStreamExt;
+use object_store::ObjectStore;
+use object_store::path::Path as StorePath;
+use url::Url;
 
 use crate::error::{Error, Result};
+use crate::storage::{Storage, object_path};
 
 /// A delivery file found in the landing area.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LandedFile {
     /// What it is.
     pub delivery: Delivery,
-    /// Where it is.
+    /// Where it is: the local file, or the object's URL for a remote landing area.
     pub path: PathBuf,
     /// Path relative to the landing root, as recorded in `_loads`.
     pub relative: String,
+    /// The object, when the landing area is an object store.
+    pub remote: Option<RemoteObject>,
+}
+
+/// An object in a remote landing area.
+#[derive(Clone)]
+pub struct RemoteObject {
+    /// The store.
+    pub store: Arc<dyn ObjectStore>,
+    /// The object's path in the store.
+    pub location: StorePath,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl std::fmt::Debug for RemoteObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteObject")
+            .field("location", &self.location)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for RemoteObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.location == other.location && self.size == other.size
+    }
+}
+
+impl Eq for RemoteObject {}
+
+/// Where offices drop their extracts: a local directory or an object-store prefix.
+#[derive(Debug, Clone)]
+pub enum LandingArea {
+    /// A local directory.
+    Local(PathBuf),
+    /// A prefix in an object store.
+    Remote {
+        /// The prefix as a URL ending in `/`.
+        url: Url,
+        /// The store.
+        store: Arc<dyn ObjectStore>,
+    },
+}
+
+/// A file of a landing area, by its path relative to the root.
+#[derive(Debug, Clone)]
+pub struct ListedFile {
+    /// Relative path with `/` separators.
+    pub relative: String,
+    /// The local path, or the object's URL.
+    pub path: PathBuf,
+    /// The object, for a remote landing area.
+    pub remote: Option<RemoteObject>,
+}
+
+impl LandingArea {
+    /// Opens a landing area: a local directory that must exist, or an `s3://`, `gs://` or
+    /// `az://` prefix.
+    pub fn open(location: &str, storage: &Storage) -> Result<Self> {
+        let bad = |message: String| Error::Landing {
+            location: location.to_string(),
+            message,
+        };
+        match Url::parse(location) {
+            Ok(url) if url.scheme().len() > 1 && url.scheme() != "file" => {
+                let mut url = url;
+                if !url.path().ends_with('/') {
+                    let path = format!("{}/", url.path());
+                    url.set_path(&path);
+                }
+                let (store, _) = storage.store(&url)?;
+                Ok(Self::Remote { url, store })
+            }
+            _ => {
+                let path = PathBuf::from(location.strip_prefix("file://").unwrap_or(location));
+                if !path.is_dir() {
+                    return Err(bad("does not exist or is not a directory".into()));
+                }
+                Ok(Self::Local(path))
+            }
+        }
+    }
+
+    /// The local directory, if the landing area is one.
+    pub fn local(&self) -> Option<&Path> {
+        match self {
+            Self::Local(path) => Some(path),
+            Self::Remote { .. } => None,
+        }
+    }
+
+    /// Where it is, for messages.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Local(path) => path.display().to_string(),
+            Self::Remote { url, .. } => url.to_string(),
+        }
+    }
+
+    /// Every file under `prefix` (relative, ending in `/` or empty), recursively; hidden names
+    /// (starting with `.`) are left out.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ListedFile>> {
+        let landing_error = |message: String| Error::Landing {
+            location: self.display(),
+            message,
+        };
+        let hidden = |relative: &str| relative.split('/').any(|part| part.starts_with('.'));
+        let mut out = Vec::new();
+        match self {
+            Self::Local(root) => {
+                let start = root.join(prefix);
+                if !start.is_dir() {
+                    return Ok(out);
+                }
+                let mut stack = vec![start];
+                while let Some(dir) = stack.pop() {
+                    let entries = std::fs::read_dir(&dir)
+                        .map_err(|e| landing_error(format!("{}: {e}", dir.display())))?;
+                    for entry in entries {
+                        let path = entry
+                            .map_err(|e| landing_error(format!("{}: {e}", dir.display())))?
+                            .path();
+                        let Some(relative) = path
+                            .strip_prefix(root)
+                            .ok()
+                            .and_then(|p| p.to_str())
+                            .map(|p| p.replace(std::path::MAIN_SEPARATOR, "/"))
+                        else {
+                            continue;
+                        };
+                        if hidden(&relative) {
+                            continue;
+                        }
+                        if path.is_dir() {
+                            stack.push(path);
+                        } else if path.is_file() {
+                            out.push(ListedFile {
+                                relative,
+                                path,
+                                remote: None,
+                            });
+                        }
+                    }
+                }
+            }
+            Self::Remote { url, store } => {
+                let listed = url.join(prefix).map_err(|e| landing_error(e.to_string()))?;
+                let root = object_path(url)?;
+                let start = object_path(&listed)?;
+                let objects: Vec<_> =
+                    store
+                        .list(Some(&start))
+                        .try_collect()
+                        .await
+                        .map_err(|e| Error::Store {
+                            location: listed.to_string(),
+                            message: e.to_string(),
+                        })?;
+                for meta in objects {
+                    let full = meta.location.as_ref();
+                    let root_text = root.as_ref();
+                    let relative = if root_text.is_empty() {
+                        full.to_string()
+                    } else {
+                        match full
+                            .strip_prefix(root_text)
+                            .and_then(|r| r.strip_prefix('/'))
+                        {
+                            Some(r) => r.to_string(),
+                            None => continue,
+                        }
+                    };
+                    if hidden(&relative) {
+                        continue;
+                    }
+                    let object_url = url
+                        .join(&relative)
+                        .map_err(|e| landing_error(e.to_string()))?;
+                    out.push(ListedFile {
+                        relative,
+                        path: PathBuf::from(object_url.as_str()),
+                        remote: Some(RemoteObject {
+                            store: Arc::clone(store),
+                            location: meta.location.clone(),
+                            size: meta.size,
+                        }),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.relative.cmp(&b.relative));
+        Ok(out)
+    }
 }
 
 /// What a scan of the landing area found.
@@ -42,67 +243,44 @@ pub fn parse_file_name(name: &str) -> Option<(String, YearMonth, DeliveryKind)> 
     office_ok.then(|| (office.to_string(), period, kind))
 }
 
-/// Lists every delivery under a local landing root.
-pub fn scan(root: &Path) -> Result<LandingScan> {
-    let landing_error = |message: String| Error::Landing {
-        location: root.display().to_string(),
-        message,
-    };
-    let entries = std::fs::read_dir(root).map_err(|e| landing_error(e.to_string()))?;
+/// Lists every delivery of a landing area: files named `<period>/<office>_<period>_<kind>.<ext>`.
+pub async fn scan_area(area: &LandingArea) -> Result<LandingScan> {
     let mut found: BTreeMap<Delivery, Vec<LandedFile>> = BTreeMap::new();
     let mut scan = LandingScan::default();
-    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    dirs.sort();
-    for dir in dirs {
-        let Some(dir_name) = dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+    for file in area.list("").await? {
+        let Some((dir_name, name)) = file.relative.split_once('/') else {
             continue;
         };
         let Ok(period) = dir_name.parse::<YearMonth>() else {
             continue;
         };
-        if !dir.is_dir() {
+        if name.contains('/') {
             continue;
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| landing_error(format!("{}: {e}", dir.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        files.sort();
-        for path in files {
-            let Some(name) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            if name.starts_with('.') || !path.is_file() {
-                continue;
-            }
-            let relative = format!("{dir_name}/{name}");
-            match parse_file_name(&name) {
-                Some((_, file_period, _)) if file_period != period => scan.ignored.push((
+        let relative = file.relative.clone();
+        match parse_file_name(name) {
+            Some((_, file_period, _)) if file_period != period => scan.ignored.push((
+                relative,
+                format!("period {file_period} in the name differs from its folder {period}"),
+            )),
+            Some((office, period, kind)) => {
+                let delivery = Delivery {
+                    kind,
+                    period,
+                    office,
+                };
+                found.entry(delivery.clone()).or_default().push(LandedFile {
+                    delivery,
+                    path: file.path,
                     relative,
-                    format!("period {file_period} in the name differs from its folder {period}"),
-                )),
-                Some((office, period, kind)) => {
-                    let delivery = Delivery {
-                        kind,
-                        period,
-                        office,
-                    };
-                    found.entry(delivery.clone()).or_default().push(LandedFile {
-                        delivery,
-                        path,
-                        relative,
-                    });
-                }
-                None => scan.ignored.push((
-                    relative,
-                    "not named <office>_<yyyy-mm>_<participants|beneficiaries>.<csv|csv.gz|xlsx>"
-                        .into(),
-                )),
+                    remote: file.remote,
+                });
             }
+            None => scan.ignored.push((
+                relative,
+                "not named <office>_<yyyy-mm>_<participants|beneficiaries>.<csv|csv.gz|xlsx>"
+                    .into(),
+            )),
         }
     }
     for (delivery, mut files) in found {
@@ -129,6 +307,18 @@ pub fn scan(root: &Path) -> Result<LandingScan> {
         ))
     });
     Ok(scan)
+}
+
+/// Lists every delivery under a local landing root.
+pub fn scan(root: &Path) -> Result<LandingScan> {
+    let area = LandingArea::Local(root.to_path_buf());
+    if !root.is_dir() {
+        return Err(Error::Landing {
+            location: root.display().to_string(),
+            message: "does not exist or is not a directory".into(),
+        });
+    }
+    futures::executor::block_on(scan_area(&area))
 }
 
 #[cfg(test)]

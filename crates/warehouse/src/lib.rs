@@ -8,6 +8,7 @@ pub mod landing;
 mod location;
 pub mod reference;
 pub mod status;
+pub mod storage;
 pub mod values;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use deltalake::protocol::SaveMode;
 
 pub use error::{Error, Result};
 pub use location::Location;
+pub use storage::Storage;
 
 /// Names of the warehouse's Delta tables.
 pub mod tables {
@@ -183,19 +185,33 @@ pub enum WriteMode {
 #[derive(Debug, Clone)]
 pub struct Warehouse {
     location: Location,
+    storage: Storage,
 }
 
 impl Warehouse {
-    /// Opens (or prepares) the warehouse at `location` (a path or `file://` URL).
+    /// Opens (or prepares) the warehouse at `location` (a path or `file://` URL, or an object
+    /// store URL whose settings come from the environment alone).
     pub fn open(location: &str) -> Result<Self> {
+        Self::open_with(location, Storage::default())
+    }
+
+    /// Opens (or prepares) the warehouse at `location`: a path, or a `file://`, `s3://`,
+    /// `gs://` or `az://` URL reached with `storage`.
+    pub fn open_with(location: &str, storage: Storage) -> Result<Self> {
         let location = Location::parse(location)?;
-        if location.root().scheme() != "file" {
-            return Err(Error::Location {
-                location: location.root().to_string(),
-                message: "object-store warehouses are not supported yet; use a local path".into(),
-            });
-        }
-        Ok(Self { location })
+        // Fails early on an unsupported scheme or a malformed bucket.
+        storage.store(location.root())?;
+        Ok(Self { location, storage })
+    }
+
+    /// The store of the warehouse root, and the URL it is registered under in sessions.
+    pub fn store(&self) -> Result<(Arc<dyn object_store::ObjectStore>, url::Url)> {
+        self.storage.store(self.location.root())
+    }
+
+    /// How object stores are reached.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
     }
 
     /// Where it is.
@@ -212,7 +228,8 @@ impl Warehouse {
                 source,
             })?;
         }
-        DeltaTable::try_from_url(url)
+        let options = self.storage.delta_options(&url);
+        DeltaTable::try_from_url_with_storage_options(url, options)
             .await
             .map_err(|source| Error::Delta {
                 table: name.into(),
@@ -346,8 +363,11 @@ impl Warehouse {
         Ok(ctx)
     }
 
-    /// Registers every table into `ctx` (see [`Warehouse::session`]).
+    /// Registers every table into `ctx` (see [`Warehouse::session`]), and the warehouse's
+    /// object store, through which marts are read and written.
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
+        let (store, base) = self.store()?;
+        ctx.register_object_store(&base, store);
         let reference = Arc::new(MemorySchemaProvider::new());
         ctx.catalog("datafusion")
             .ok_or_else(|| Error::Task("default catalog missing".into()))?

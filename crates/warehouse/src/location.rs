@@ -82,9 +82,10 @@ mod tests {
             s3.table("_loads").unwrap().as_str(),
             "s3://bucket/prefix/tables/_loads/"
         );
-        let err = crate::Warehouse::open("s3://bucket/prefix")
+        assert!(crate::Warehouse::open("s3://bucket/prefix").is_ok());
+        let err = crate::Warehouse::open("ftp://host/prefix")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("not supported yet"), "{err}");
+        assert!(err.contains("unsupported scheme ftp://"), "{err}");
     }
 }

@@ -64,7 +64,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
     if global.reference.is_none() {
         config.reference = landing_dir.join("reference").display().to_string();
     }
-    let key = ingest::resolve_key(&config, &landing_dir, true)?;
+    let key = ingest::resolve_key(&config, Some(&landing_dir), true)?;
     let scan = landing::scan(&landing_dir)?;
     let totals = crate::commands::run::locked(
         &config,
@@ -74,7 +74,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
     .await?;
     ingest::print_totals(&totals);
 
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = settings::warehouse(&config)?;
     let history = ansinh_warehouse::history::LoadHistory::read(&warehouse).await?;
     let geography =
         ansinh_extract::Geography::load(&PathBuf::from(&config.reference).join("geography.csv"))

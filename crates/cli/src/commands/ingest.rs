@@ -5,7 +5,6 @@ use std::path::Path;
 
 use ansinh_core::{Config, DeliveryKind, YearMonth};
 use ansinh_extract::{Geography, PseudonymKey, TextEncoding};
-use ansinh_warehouse::Warehouse;
 use ansinh_warehouse::history::{LoadHistory, Outcome};
 use ansinh_warehouse::ingest::{IngestOptions, Ingestor, LoadReport};
 use ansinh_warehouse::landing::{self, LandingScan};
@@ -65,9 +64,9 @@ pub async fn run(global: &Global, args: IngestArgs) -> Result<u8, Failure> {
         config.ingest.max_reject_ratio = ratio;
         config.validate()?;
     }
-    let landing = settings::local_dir(&config.landing, "landing area")?;
-    let key = resolve_key(&config, &landing, args.demo_key)?;
-    let scan = landing::scan(&landing)?;
+    let landing = settings::landing(&config)?;
+    let key = resolve_key(&config, landing.local(), args.demo_key)?;
+    let scan = landing::scan_area(&landing).await?;
     let select = |f: &ansinh_core::Delivery| {
         args.kind.is_none_or(|k| k == f.kind)
             && args.period.is_none_or(|p| p == f.period)
@@ -88,15 +87,20 @@ pub async fn run(global: &Global, args: IngestArgs) -> Result<u8, Failure> {
 }
 
 /// The pseudonym key, or the demo key for a generated landing area when asked for.
-pub fn resolve_key(config: &Config, landing: &Path, demo: bool) -> Result<PseudonymKey, Failure> {
+pub fn resolve_key(
+    config: &Config,
+    landing: Option<&Path>,
+    demo: bool,
+) -> Result<PseudonymKey, Failure> {
     if let Some(key) = settings::pseudonym_key(config)? {
         return Ok(key);
     }
     if demo {
-        if ansinh_sample::Manifest::read(landing).is_none() {
+        if landing.and_then(ansinh_sample::Manifest::read).is_none() {
             return Err(Failure::usage(anyhow::anyhow!(
-                "--demo-key is accepted only for sample data written by `ansinh generate`; {} has no {}",
-                landing.display(),
+                "--demo-key is accepted only for sample data written by `ansinh generate` in a \
+                 local directory; {} has no {}",
+                config.landing,
                 ansinh_sample::MANIFEST
             )));
         }
@@ -125,7 +129,7 @@ pub async fn ingest_landing(
     let reference = settings::local_dir(&config.reference, "reference directory")?;
     let geography = Geography::load(&reference.join("geography.csv"))
         .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = settings::warehouse(config)?;
     let encoding = TextEncoding::from_config(&config.ingest.encoding)
         .ok_or_else(|| Failure::usage(anyhow::anyhow!("invalid ingest.encoding")))?;
     let options = IngestOptions {

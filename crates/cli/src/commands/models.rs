@@ -93,7 +93,7 @@ fn selection(project: &Project, args: &SelectArgs) -> Result<BTreeSet<String>, F
 pub async fn query_session(
     config: &Config,
 ) -> Result<(SessionContext, Warehouse, Project), Failure> {
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = settings::warehouse(config)?;
     let ctx = session(config)?;
     warehouse.register(&ctx).await?;
     let project = project(config)?;
@@ -104,7 +104,7 @@ pub async fn query_session(
 /// Runs `ansinh build`.
 pub async fn run_build(global: &Global, args: SelectArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = settings::warehouse(&config)?;
     let ctx = session(&config)?;
     warehouse.register(&ctx).await?;
     let project = project(&config)?;

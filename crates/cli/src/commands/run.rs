@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ansinh_core::{Config, YearMonth};
 use ansinh_pipeline::runs::{self, RunRow};
 use ansinh_pipeline::{Environment, Pipeline, RunOptions, RunOutcome, RunRecord};
-use ansinh_warehouse::Warehouse;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -103,10 +102,10 @@ pub async fn locked<T>(
     command: &str,
     work: impl std::future::Future<Output = Result<T, Failure>>,
 ) -> Result<T, Failure> {
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = settings::warehouse(config)?;
     let started = chrono::Utc::now();
     let lock = ansinh_pipeline::lock::WarehouseLock::acquire(
-        warehouse.location().root(),
+        &warehouse,
         &runs::new_run_id(started),
         command,
         std::time::Duration::from_secs(config.run.lock_ttl_seconds),
@@ -134,9 +133,9 @@ fn environment(
     need_key: bool,
     cancel: Arc<AtomicBool>,
 ) -> Result<Environment, Failure> {
-    let landing = settings::local_dir(&config.landing, "landing area")?;
+    let landing = settings::landing(config)?;
     let reference = settings::local_dir(&config.reference, "reference directory")?;
-    let key = match resolve_key(config, &landing, demo_key) {
+    let key = match resolve_key(config, landing.local(), demo_key) {
         Ok(key) => Some(key),
         Err(e) if need_key => return Err(e),
         Err(_) => None,
@@ -309,7 +308,7 @@ pub fn print_summary(record: &RunRecord, format: Format) {
 /// Runs `ansinh history`.
 pub async fn history(global: &Global, args: HistoryArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = settings::warehouse(&config)?;
     let rows = runs::recent(&warehouse, args.pipeline.as_deref(), args.limit).await?;
     match args.format {
         Format::Json => println!(
@@ -380,7 +379,7 @@ pub async fn schedule(global: &Global, args: ScheduleArgs) -> Result<u8, Failure
     let wake = Arc::new(tokio::sync::Notify::new());
     watch_signals(Arc::clone(&cancel), Arc::clone(&wake));
     let env = environment(global, &config, args.demo_key, true, Arc::clone(&cancel))?;
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = settings::warehouse(&config)?;
     let mut scheduler =
         ansinh_pipeline::scheduler::Scheduler::new(chosen, &warehouse, !args.no_catch_up).await?;
     for (name, at) in scheduler.next_runs() {

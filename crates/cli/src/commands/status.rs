@@ -36,16 +36,17 @@ pub struct StatusArgs {
 /// Runs `ansinh status`.
 pub async fn run(global: &Global, args: StatusArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = settings::warehouse(&config)?;
     let reference = settings::local_dir(&config.reference, "reference directory")?;
     let geography = Geography::load(&reference.join("geography.csv"))
         .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
     let history = LoadHistory::read(&warehouse).await?;
     // The landing area is optional here: status also serves a warehouse whose landing area
     // has been cleaned up.
-    let scan = settings::local_dir(&config.landing, "landing area")
-        .ok()
-        .and_then(|dir| landing::scan(&dir).ok());
+    let scan = match settings::landing(&config) {
+        Ok(area) => landing::scan_area(&area).await.ok(),
+        Err(_) => None,
+    };
     let mut cells = deliveries(&history, scan.as_ref(), &geography);
     if let Some(kind) = args.kind {
         cells.retain(|c| c.kind == kind.name());
@@ -53,7 +54,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<u8, Failure> {
     let models = model_freshness(&config, &warehouse).await?;
     let runs = ansinh_pipeline::runs::recent(&warehouse, None, 5).await?;
     let schedule = next_runs(&config, &warehouse).await;
-    let lock = ansinh_pipeline::lock::current(warehouse.location().root())
+    let lock = ansinh_pipeline::lock::current(&warehouse)
         .await
         .ok()
         .flatten();
@@ -163,7 +164,11 @@ async fn model_freshness(
     let project = ansinh_models::Project::load(dir, &Warehouse::table_names())?;
     let versions = warehouse.versions().await?;
     let prints = ansinh_models::freshness::fingerprints(&project, &versions)?;
-    Ok(ansinh_models::freshness::freshness(&project, warehouse.location().root(), &prints).await?)
+    let (store, _) = warehouse.store()?;
+    Ok(
+        ansinh_models::freshness::freshness(&project, warehouse.location().root(), store, &prints)
+            .await?,
+    )
 }
 
 /// The matrix as text: one block per kind, periods down, offices across. A cell reads
@@ -233,7 +238,7 @@ pub async fn run_vacuum(global: &Global, args: VacuumArgs) -> Result<u8, Failure
         )));
     }
     let config = settings::config(global)?;
-    let warehouse = Warehouse::open(&config.warehouse)?;
+    let warehouse = settings::warehouse(&config)?;
     let retain = chrono::Duration::hours(args.retain_hours);
     let verb = if args.dry_run {
         "would delete"
