@@ -3,6 +3,7 @@
 // A failed expectation in a helper is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod analysts;
 mod cli_errors;
 mod common;
 mod crash;

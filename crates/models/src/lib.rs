@@ -30,7 +30,7 @@ pub use error::{Error, Result};
 pub use project::{Materialization, Model, Project, SingularTest};
 pub use run::{
     BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, build_fingerprinted,
-    model_url, register_marts, run_tests,
+    model_url, register_marts, register_views, run_tests,
 };
 pub use selector::select;
 pub use session::session;

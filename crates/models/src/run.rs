@@ -240,6 +240,15 @@ pub async fn register_marts(project: &Project, ctx: &SessionContext, root: &Url)
     Ok(())
 }
 
+/// Registers every model as a view computed from the tables registered in `ctx` (for queries
+/// over a past state of the tables, where the mart files would not match).
+pub async fn register_views(project: &Project, ctx: &SessionContext) -> Result<()> {
+    for name in order(project)? {
+        register_view(ctx, &project.models[&name]).await?;
+    }
+    Ok(())
+}
+
 pub(crate) fn object_store_url(url: &Url) -> Result<ObjectStoreUrl> {
     let base = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
     ObjectStoreUrl::parse(base).map_err(|e| Error::Write {

@@ -130,7 +130,14 @@ impl LandingArea {
             location: self.display(),
             message,
         };
-        let hidden = |relative: &str| relative.split('/').any(|part| part.starts_with('.'));
+        // Hidden below the listed prefix: the prefix itself may be anything.
+        let hidden = |relative: &str| {
+            relative
+                .strip_prefix(prefix)
+                .unwrap_or(relative)
+                .split('/')
+                .any(|part| part.starts_with('.'))
+        };
         let mut out = Vec::new();
         match self {
             Self::Local(root) => {

@@ -170,6 +170,18 @@ impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
     }
 }
 
+/// Which state of the tables to read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AsOf {
+    /// The current version of every table.
+    Latest,
+    /// Every table at its last version committed at or before this time.
+    Time(chrono::DateTime<chrono::Utc>),
+    /// These tables (catalog names, `reference.geography`) at these versions; the others
+    /// current.
+    Versions(HashMap<String, i64>),
+}
+
 /// How a write replaces what is there.
 #[derive(Debug, Clone)]
 pub enum WriteMode {
@@ -366,6 +378,11 @@ impl Warehouse {
     /// Registers every table into `ctx` (see [`Warehouse::session`]), and the warehouse's
     /// object store, through which marts are read and written.
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
+        self.register_at(ctx, &AsOf::Latest).await
+    }
+
+    /// Registers every table as it was at `as_of`: a table that did not exist yet is empty.
+    pub async fn register_at(&self, ctx: &SessionContext, as_of: &AsOf) -> Result<()> {
         let (store, base) = self.store()?;
         ctx.register_object_store(&base, store);
         let reference = Arc::new(MemorySchemaProvider::new());
@@ -377,7 +394,31 @@ impl Warehouse {
                 source,
             })?;
         for spec in table_specs() {
-            let table = self.table(spec.name).await?;
+            let mut table = self.table(spec.name).await?;
+            let catalog_name = spec.name.replace('/', ".");
+            let travelled = match as_of {
+                AsOf::Latest => Ok(()),
+                AsOf::Time(t) if table.version().is_some() => table.load_with_datetime(*t).await,
+                AsOf::Versions(v) => match v.get(&catalog_name) {
+                    Some(version) => table.load_version((*version).max(0) as u64).await,
+                    None => Ok(()),
+                },
+                AsOf::Time(_) => Ok(()),
+            };
+            travelled.map_err(|source| Error::Delta {
+                table: spec.name.into(),
+                source,
+            })?;
+            // A time before the table's first commit finds that commit: the table was empty.
+            if let (AsOf::Time(t), Some(version)) = (as_of, table.version()) {
+                let committed = table
+                    .snapshot()
+                    .ok()
+                    .and_then(|s| s.version_timestamp(version));
+                if committed.is_some_and(|c| c > t.timestamp_millis()) {
+                    table = DeltaTable::new(table.log_store());
+                }
+            }
             let query_error = |source| Error::Query {
                 table: spec.name.into(),
                 source,

@@ -1,7 +1,7 @@
 //! `ansinh build`, `test`, `plan` and `sql`: the SQL models and queries over the warehouse.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ansinh_core::Config;
 use ansinh_models::freshness::fingerprints;
@@ -34,16 +34,77 @@ pub enum Format {
     Csv,
     /// One JSON object per row (JSON Lines).
     Json,
+    /// A zstd-compressed Parquet file (needs --output).
+    Parquet,
 }
 
 /// Options of `ansinh sql`.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
     /// The query; every warehouse table, `reference.*` table and model can be named.
-    pub query: String,
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub query: Option<String>,
+    /// Read the SQL from this file (`-` for standard input). Statements separated by `;` run
+    /// in order; the result of the last one is output.
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Write the result to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Query the warehouse as it was: a time (`2024-03-05T10:00:00Z` or `2024-03-05`, UTC)
+    /// puts every table at its last version committed by then; `TABLE@VERSION` (repeatable)
+    /// puts one table at a version. Models are then computed from those tables.
+    #[arg(long, value_name = "TIME|TABLE@VERSION")]
+    pub as_of: Vec<String>,
+}
+
+/// Parses `--as-of` values.
+fn as_of(values: &[String]) -> Result<ansinh_warehouse::AsOf, Failure> {
+    use ansinh_warehouse::AsOf;
+    if values.is_empty() {
+        return Ok(AsOf::Latest);
+    }
+    let mut versions = std::collections::HashMap::new();
+    let mut time = None;
+    for value in values {
+        if let Some((table, version)) = value.split_once('@') {
+            let known = Warehouse::table_names();
+            if !known.contains(table) {
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "--as-of {value}: no table {table:?}; tables: {}",
+                    known.into_iter().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            let version: i64 = version.parse().map_err(|_| {
+                Failure::usage(anyhow::anyhow!("--as-of {value}: the version is a number"))
+            })?;
+            versions.insert(table.to_string(), version);
+            continue;
+        }
+        let parsed = chrono::DateTime::parse_from_rfc3339(value)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .or_else(|_| {
+                chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                    .map(|d| d.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc())
+            })
+            .map_err(|_| {
+                Failure::usage(anyhow::anyhow!(
+                    "--as-of {value}: a time is RFC 3339 (2024-03-05T10:00:00Z) or a date \
+                     (2024-03-05, meaning its end); a version is TABLE@VERSION"
+                ))
+            })?;
+        time = Some(parsed);
+    }
+    match (time, versions.is_empty()) {
+        (Some(_), false) => Err(Failure::usage(anyhow::anyhow!(
+            "--as-of takes a time or TABLE@VERSION values, not both"
+        ))),
+        (Some(t), true) => Ok(AsOf::Time(t)),
+        (None, _) => Ok(AsOf::Versions(versions)),
+    }
 }
 
 /// Options of `ansinh plan`.
@@ -93,11 +154,24 @@ fn selection(project: &Project, args: &SelectArgs) -> Result<BTreeSet<String>, F
 pub async fn query_session(
     config: &Config,
 ) -> Result<(SessionContext, Warehouse, Project), Failure> {
+    query_session_at(config, &ansinh_warehouse::AsOf::Latest).await
+}
+
+/// A session over the warehouse as it was at `as_of`: marts are read from their files for the
+/// current state, and computed as views from the tables for a past one.
+pub async fn query_session_at(
+    config: &Config,
+    as_of: &ansinh_warehouse::AsOf,
+) -> Result<(SessionContext, Warehouse, Project), Failure> {
     let warehouse = settings::warehouse(config)?;
     let ctx = session(config)?;
-    warehouse.register(&ctx).await?;
+    warehouse.register_at(&ctx, as_of).await?;
     let project = project(config)?;
-    register_marts(&project, &ctx, warehouse.location().root()).await?;
+    if *as_of == ansinh_warehouse::AsOf::Latest {
+        register_marts(&project, &ctx, warehouse.location().root()).await?;
+    } else {
+        ansinh_models::register_views(&project, &ctx).await?;
+    }
     Ok((ctx, warehouse, project))
 }
 
@@ -192,14 +266,88 @@ pub fn run_plan(global: &Global, args: PlanArgs) -> Result<u8, Failure> {
     Ok(exit::SUCCESS)
 }
 
+/// What analysts may run: queries only, no DDL, DML or statements such as `COPY` or `SET`.
+pub fn read_only() -> datafusion::execution::context::SQLOptions {
+    datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// Runs the statements of `sql` in order (read-only) and returns the last one's result.
+pub async fn run_statements(ctx: &SessionContext, sql: &str) -> anyhow::Result<Vec<RecordBatch>> {
+    let statements = datafusion::sql::parser::DFParser::parse_sql(sql)?;
+    if statements.is_empty() {
+        anyhow::bail!("no SQL statement to run");
+    }
+    let options = read_only();
+    let mut last = Vec::new();
+    for statement in statements {
+        let plan = ctx.state().statement_to_plan(statement).await?;
+        options.verify_plan(&plan)?;
+        last = ctx.execute_logical_plan(plan).await?.collect().await?;
+    }
+    Ok(last)
+}
+
 /// Runs `ansinh sql`.
 pub async fn run_sql(global: &Global, args: SqlArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
-    let (ctx, _, _) = query_session(&config).await?;
-    let df = ctx.sql(&args.query).await.map_err(Failure::usage)?;
-    let batches = df.collect().await.map_err(Failure::usage)?;
-    print!("{}", render(&batches, args.format).map_err(Failure::usage)?);
+    let as_of = as_of(&args.as_of)?;
+    if args.format == Format::Parquet && args.output.is_none() {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "--format parquet writes a file: give --output FILE"
+        )));
+    }
+    let sql = match (&args.query, &args.file) {
+        (Some(query), _) => query.clone(),
+        (None, Some(file)) if file.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| Failure::usage(anyhow::anyhow!("standard input: {e}")))?;
+            text
+        }
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .map_err(|e| Failure::usage(anyhow::anyhow!("{}: {e}", file.display())))?,
+        (None, None) => return Err(Failure::usage(anyhow::anyhow!("give a query or -f FILE"))),
+    };
+    let (ctx, _, _) = query_session_at(&config, &as_of).await?;
+    let batches = run_statements(&ctx, &sql).await.map_err(Failure::usage)?;
+    match (&args.output, args.format) {
+        (Some(path), Format::Parquet) => write_parquet(path, &batches)?,
+        (Some(path), format) => {
+            let text = render(&batches, format).map_err(Failure::usage)?;
+            std::fs::write(path, text)
+                .map_err(|e| Failure::usage(anyhow::anyhow!("{}: {e}", path.display())))?;
+        }
+        (None, format) => print!("{}", render(&batches, format).map_err(Failure::usage)?),
+    }
     Ok(exit::SUCCESS)
+}
+
+/// Writes query results as one zstd Parquet file, through a temporary name.
+fn write_parquet(path: &std::path::Path, batches: &[RecordBatch]) -> Result<(), Failure> {
+    let fail =
+        |e: &dyn std::fmt::Display| Failure::usage(anyhow::anyhow!("{}: {e}", path.display()));
+    let schema = batches
+        .first()
+        .map(|b| b.schema())
+        .ok_or_else(|| fail(&"the query returned no schema"))?;
+    let tmp = path.with_extension("parquet.tmp");
+    let file = std::fs::File::create(&tmp).map_err(|e| fail(&e))?;
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(
+            parquet::basic::ZstdLevel::default(),
+        ))
+        .build();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| fail(&e))?;
+    for batch in batches {
+        writer.write(batch).map_err(|e| fail(&e))?;
+    }
+    writer.close().map_err(|e| fail(&e))?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(&e))?;
+    Ok(())
 }
 
 /// Query results in `format`.
@@ -218,6 +366,7 @@ pub fn render(batches: &[RecordBatch], format: Format) -> anyhow::Result<String>
             }
             String::from_utf8(out)?
         }
+        Format::Parquet => anyhow::bail!("Parquet is written to a file (--output)"),
         Format::Json => {
             let mut out = Vec::new();
             {

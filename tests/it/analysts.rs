@@ -1,0 +1,159 @@
+//! `ansinh sql` for analysts: files of statements, output files and formats, time travel, and
+//! refusal of anything but queries.
+
+use std::time::Duration;
+
+use crate::common::{Run, Site, ansinh, run};
+
+fn sql(site: &Site, args: &[&str]) -> Run {
+    let mut cmd = ansinh(site.path());
+    cmd.arg("--warehouse")
+        .arg(site.warehouse())
+        .arg("--reference")
+        .arg(site.landing().join("reference"))
+        .env(
+            "ANSINH_MODELS__DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
+        )
+        .arg("sql")
+        .args(args);
+    run(cmd)
+}
+
+/// The single value of a one-cell CSV result.
+fn value(out: &Run) -> String {
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout.lines().nth(1).unwrap_or_default().to_string()
+}
+
+#[test]
+fn time_travel_shows_a_month_before_its_restatement() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.01, false);
+    assert_eq!(site.ingest(&["--kind", "participants"]).code, 0);
+    let count = "SELECT COUNT(*) AS n FROM participants WHERE office = '568'";
+    let before: i64 = value(&sql(&site, &["--format", "csv", count]))
+        .parse()
+        .unwrap();
+    let version_before = site.versions()["participants"];
+    std::thread::sleep(Duration::from_millis(1100));
+    let between = chrono::Utc::now().to_rfc3339();
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // A correction: one row fewer.
+    let file = site.landing().join("2024-01/568_2024-01_participants.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let trimmed = text.trim_end_matches('\n');
+    std::fs::write(
+        &file,
+        format!("{}\n", &trimmed[..trimmed.rfind('\n').unwrap()]),
+    )
+    .unwrap();
+    let restated = site.ingest(&["--kind", "participants"]);
+    assert!(
+        restated.stdout.contains("1 restated"),
+        "{}",
+        restated.stdout
+    );
+
+    let now: i64 = value(&sql(&site, &["--format", "csv", count]))
+        .parse()
+        .unwrap();
+    assert_eq!(now, before - 1);
+    // At a time between the loads, and at the version before the restatement.
+    let then = sql(&site, &["--format", "csv", "--as-of", &between, count]);
+    assert_eq!(value(&then).parse::<i64>().unwrap(), before);
+    let at_version = format!("participants@{version_before}");
+    let then = sql(&site, &["--format", "csv", "--as-of", &at_version, count]);
+    assert_eq!(value(&then).parse::<i64>().unwrap(), before);
+    // Before the first load the table was empty.
+    let empty = sql(&site, &["--format", "csv", "--as-of", "2000-01-01", count]);
+    assert_eq!(value(&empty), "0");
+    // The models are computed from the tables as they were.
+    let mart = "SELECT COUNT(*) AS n FROM stg_participants";
+    let mart_now = value(&sql(&site, &["--format", "csv", mart]));
+    let mart_then = value(&sql(&site, &["--format", "csv", "--as-of", &between, mart]));
+    assert_ne!(mart_now, mart_then);
+    // Bad values are usage errors.
+    let bad = sql(&site, &["--as-of", "yesterday", count]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("--as-of yesterday"), "{}", bad.stderr);
+    let bad = sql(&site, &["--as-of", "nosuch@3", count]);
+    assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn files_of_statements_output_files_and_only_queries() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.01, false);
+    assert_eq!(site.ingest(&["--kind", "participants"]).code, 0);
+    let file = site.path().join("q.sql");
+    std::fs::write(
+        &file,
+        "-- offices\nSELECT 1 AS one;\n\nSELECT office, COUNT(*) AS n FROM participants\n\
+         GROUP BY office ORDER BY office;\n",
+    )
+    .unwrap();
+    let out = sql(&site, &["-f", file.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("office,n\n568,"), "{}", out.stdout);
+    assert_eq!(out.stdout.lines().count(), 10);
+
+    // Parquet to a file, read back.
+    let parquet = site.path().join("offices.parquet");
+    let out = sql(
+        &site,
+        &[
+            "-f",
+            file.to_str().unwrap(),
+            "--format",
+            "parquet",
+            "--output",
+            parquet.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&parquet).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 9);
+    let out = sql(&site, &["--format", "parquet", "SELECT 1"]);
+    assert_eq!(out.code, 2, "parquet needs --output");
+
+    // JSON to a file.
+    let json = site.path().join("out.json");
+    let out = sql(
+        &site,
+        &[
+            "--format",
+            "json",
+            "-o",
+            json.to_str().unwrap(),
+            "SELECT 2 AS two",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&json).unwrap().trim(),
+        "{\"two\":2}"
+    );
+
+    // Anything but a query is refused, and writes nothing.
+    let target = site.path().join("copied.csv");
+    for statement in [
+        "CREATE TABLE t AS SELECT 1".to_string(),
+        "INSERT INTO participants SELECT * FROM participants".to_string(),
+        format!("COPY (SELECT 1) TO '{}'", target.display()),
+        "SET datafusion.execution.batch_size = 1".to_string(),
+    ] {
+        let out = sql(&site, &[&statement]);
+        assert_eq!(out.code, 2, "{statement}: {}", out.stdout);
+        assert!(
+            out.stderr.contains("not supported") || out.stderr.contains("not allowed"),
+            "{statement}: {}",
+            out.stderr
+        );
+    }
+    assert!(!target.exists());
+}
