@@ -157,3 +157,46 @@ fn files_of_statements_output_files_and_only_queries() {
     }
     assert!(!target.exists());
 }
+
+#[test]
+fn the_data_dictionary_covers_every_table_and_model_and_is_current() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let site = Site::new();
+    let out = site.path().join("dictionary");
+    let mut cmd = ansinh(site.path());
+    cmd.current_dir(root)
+        .arg("--warehouse")
+        .arg(site.warehouse())
+        .args(["docs", "--out"])
+        .arg(&out);
+    let res = run(cmd);
+    assert_eq!(res.code, 0, "{}", res.stderr);
+    let md = std::fs::read_to_string(out.join("data-dictionary.md")).unwrap();
+    for table in ansinh_warehouse::Warehouse::table_names() {
+        assert!(md.contains(&format!("\n## {table}\n")), "{table} missing");
+    }
+    for model in [
+        "stg_participants",
+        "coverage_monthly",
+        "goal_progress",
+        "data_quality",
+    ] {
+        assert!(md.contains(&format!("\n## {model}\n")), "{model} missing");
+    }
+    // Columns with types and descriptions, and lineage both ways.
+    assert!(
+        md.contains("| `rate` | Float64 | yes | numerator / denominator"),
+        "{md}"
+    );
+    assert!(md.contains("Read by: coverage_trend, goal_progress"));
+    assert!(md.contains("| `person_id_key` | Utf8 | no | Keyed hash"));
+    let html = std::fs::read_to_string(out.join("data-dictionary.html")).unwrap();
+    assert!(html.contains("<section id=\"goal_progress\">") && html.ends_with("</html>\n"));
+    // The committed dictionary is what the command writes now.
+    let committed =
+        std::fs::read_to_string(root.join("docs/dictionary/data-dictionary.md")).unwrap();
+    assert_eq!(
+        committed, md,
+        "run `cargo run -- docs` and commit docs/dictionary/"
+    );
+}

@@ -57,6 +57,9 @@ enum Command {
     Plan(commands::models::PlanArgs),
     /// Run a SQL query over every table, reference table and model.
     Sql(commands::models::SqlArgs),
+    /// Write the data dictionary (tables and models, columns, types, lineage) as Markdown and
+    /// HTML.
+    Docs(commands::docs::DocsArgs),
     /// Delete data files that no recent table version references (replaced or abandoned).
     Vacuum(commands::status::VacuumArgs),
     /// Print the commented default configuration.
@@ -102,6 +105,7 @@ async fn run(cli: Cli) -> Result<u8, exit::Failure> {
         Command::Test(args) => commands::models::run_test(&global, args).await,
         Command::Plan(args) => commands::models::run_plan(&global, args),
         Command::Sql(args) => commands::models::run_sql(&global, args).await,
+        Command::Docs(args) => commands::docs::run(&global, args).await,
         Command::Vacuum(args) => commands::status::run_vacuum(&global, args).await,
         Command::Config => {
             print!("{}", ansinh_core::Config::default_toml());

@@ -1,6 +1,7 @@
 //! The `ansinh` warehouse: Delta tables under `<root>/tables/`, plain Parquet marts under
 //! `<root>/marts/`, the `_loads` manifest, and a DataFusion catalog over all of them.
 
+pub mod dictionary;
 mod error;
 pub mod history;
 pub mod ingest;

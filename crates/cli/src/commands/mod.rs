@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod docs;
 pub mod generate;
 pub mod ingest;
 pub mod models;

@@ -1,0 +1,101 @@
+//! What the warehouse's tables and columns mean, for the data dictionary.
+
+/// A table's description.
+pub fn table_doc(name: &str) -> &'static str {
+    match name {
+        "participants" => {
+            "One row per insured person, scheme and month, as the districts' offices delivered it \
+             (validated and pseudonymised). Partitioned by period and office; a corrected \
+             delivery replaces its office-month."
+        }
+        "beneficiaries" => {
+            "One row per person receiving a pension or monthly benefit, benefit type and month."
+        }
+        "rejects" => "Rows quarantined by validation, with the file, line, field and reason.",
+        "_loads" => "One row per delivery file loaded, restated or refused: the load manifest.",
+        "person_links" => {
+            "Links between the pseudonym of the 12-digit citizen number and that of the \
+             social-insurance code, for persons who appear with both."
+        }
+        "_runs" => "One row per pipeline run: trigger, status, counts and every step as JSON.",
+        "reference.geography" => "Administrative units (province, districts) with validity dates.",
+        "reference.population" => "Population by year, unit, sex and single year of age.",
+        "reference.labor_force" => "Labour force within working age by year and unit.",
+        "reference.targets" => "The 2025 and 2030 coverage targets by indicator and unit.",
+        _ => "",
+    }
+}
+
+/// A column's description (columns mean the same in every table that has them).
+pub fn column_doc(column: &str) -> &'static str {
+    match column {
+        "period" => "The month of the extract (YYYY-MM).",
+        "office" => "Code of the delivering office (the district code for district offices).",
+        "person" => {
+            "Pseudonym of the person: keyed hash of the citizen number when known, else of the social-insurance code."
+        }
+        "person_id_key" => "Keyed hash (HMAC-SHA-256) of the 10-digit social-insurance code.",
+        "national_id_key" => "Keyed hash of the 12-digit citizen number, when delivered.",
+        "birth_month" => "First day of the month of birth.",
+        "birth_precision" => "How precise the birth date was: day, month or year.",
+        "sex" => "M or F.",
+        "scheme" => {
+            "BHXH_BB (compulsory social insurance), BHXH_TN (voluntary), BHTN (unemployment) or BHYT (health)."
+        }
+        "status" => "1 active, 2 suspended, 3 stopped.",
+        "district_code" => "GSO code of the district of residence.",
+        "commune_code" => "GSO code of the commune of residence, when delivered.",
+        "employer_code" => "Code of the employer (compulsory schemes).",
+        "contribution_base" => "Monthly contribution base, in dong.",
+        "paid_through" => "Last day covered by contributions.",
+        "hi_group" => "Health insurance beneficiary group code.",
+        "benefit_type" => "Kind of pension or monthly benefit.",
+        "monthly_amount" => "Amount paid in the month, in dong.",
+        "start_month" => "First month the benefit was paid.",
+        "source_line" => "Line of the delivered file the row came from.",
+        "kind" => "participants, beneficiaries or reference.",
+        "file" => "The delivered file, relative to the landing area.",
+        "sha256" => "SHA-256 of the delivered file.",
+        "bytes" => "Size of the file in bytes.",
+        "rows_read" => "Data rows read from the file.",
+        "rows_loaded" => "Rows loaded.",
+        "rows_rejected" => "Rows quarantined in rejects.",
+        "outcome" => "loaded, restated or refused.",
+        "table_version" => "Version of the fact table the load made.",
+        "loaded_at" => "When the file was loaded (UTC).",
+        "message" => "Why a file was refused, rejects by reason, or why a run stopped.",
+        "extra_columns" => "Columns of the file the contract does not know (ignored).",
+        "line" => "Line of the file.",
+        "field" => "The field that failed validation.",
+        "reason" => "Why the row was rejected.",
+        "value" => "The rejected value, masked when it is an identifier or a name.",
+        "run_id" => "Identifier of the run.",
+        "pipeline" => "The pipelines of the run, comma-separated.",
+        "trigger" => "manual, backfill, schedule or catch-up.",
+        "periods" => "The periods asked for, when any.",
+        "started_at" => "When the run started (UTC).",
+        "finished_at" => "When the run ended (UTC).",
+        "exit_code" => "The exit code of the run.",
+        "files_loaded" => "Delivery files loaded for the first time.",
+        "files_restated" => "Delivery files that replaced an earlier load.",
+        "files_refused" => "Delivery files refused.",
+        "files_unchanged" => "Delivery files already loaded in the same form.",
+        "models_built" => "Models built by the run.",
+        "tests_failed" => "Data tests that failed.",
+        "steps" => "Every step of the run, as JSON.",
+        "unit_code" => "GSO code of the administrative unit.",
+        "name" => "Name of the unit.",
+        "level" => "province or district.",
+        "parent_code" => "Code of the unit containing it.",
+        "valid_from" => "First day the unit is valid.",
+        "valid_to" => "Last day the unit is valid (open when empty).",
+        "year" => "The year.",
+        "age" => "Age in completed years (100 = 100 and over).",
+        "population" => "Persons.",
+        "labor_force" => "Persons in the labour force within working age.",
+        "indicator" => "The coverage indicator.",
+        "target_rate" => "The target, a fraction.",
+        "source" => "Where the target comes from.",
+        _ => "",
+    }
+}
