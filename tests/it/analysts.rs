@@ -200,3 +200,167 @@ fn the_data_dictionary_covers_every_table_and_model_and_is_current() {
         "run `cargo run -- docs` and commit docs/dictionary/"
     );
 }
+
+#[test]
+fn the_shell_lists_describes_times_and_runs_multi_line_queries() {
+    use std::io::Write;
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.01, false);
+    assert_eq!(site.ingest(&["--kind", "participants"]).code, 0);
+    let history = site.path().join("history");
+    let mut cmd = ansinh(site.path());
+    cmd.arg("--warehouse")
+        .arg(site.warehouse())
+        .arg("--reference")
+        .arg(site.landing().join("reference"))
+        .env(
+            "ANSINH_MODELS__DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
+        )
+        .env("ANSINH_HISTORY", &history)
+        .arg("shell")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"\\d\n\\d coverage_monthly\n\\timing\nSELECT office,\n  COUNT(*) AS n\n  \
+              FROM participants GROUP BY office ORDER BY office;\nDROP TABLE participants;\n\\q\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("goal_progress") && stdout.contains("Delta table"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("numerator / denominator, a fraction") && stdout.contains("read by:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("timing is on") && stdout.contains("time: "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| 568    |") && stdout.contains("(9 rows)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("error:"), "DROP must be refused: {stdout}");
+    let saved = std::fs::read_to_string(&history).unwrap();
+    assert!(
+        saved.contains("FROM participants GROUP BY office"),
+        "{saved}"
+    );
+    assert_eq!(
+        value(&sql(
+            &site,
+            &[
+                "--format",
+                "csv",
+                "SELECT COUNT(DISTINCT office) AS n FROM participants"
+            ]
+        )),
+        "9"
+    );
+}
+
+#[test]
+fn the_report_is_one_offline_page_whose_charts_have_content() {
+    let site = Site::new();
+    site.generate("2023-12", "2024-02", 0.01, false);
+    assert_eq!(site.ingest(&[]).code, 0);
+    let mut build = ansinh(site.path());
+    build
+        .arg("--warehouse")
+        .arg(site.warehouse())
+        .arg("--reference")
+        .arg(site.landing().join("reference"))
+        .env(
+            "ANSINH_MODELS__DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
+        );
+    let mut report = ansinh(site.path());
+    report.args(
+        build
+            .get_args()
+            .map(|a| a.to_os_string())
+            .collect::<Vec<_>>(),
+    );
+    report.env(
+        "ANSINH_MODELS__DIR",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
+    );
+    build.arg("build");
+    assert_eq!(run(build).code, 0);
+    let page = site.path().join("report.html");
+    report.args(["report", "--out"]).arg(&page);
+    let out = run(report);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Self-contained: no scripts, no fetched resources.
+    assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
+    // Six province charts, nine districts for two indicators, pension by sex.
+    assert_eq!(html.matches("<svg").count(), 6 + 9 + 9 + 1, "{html}");
+    assert!(html.matches("<polyline").count() >= 6 + 18 + 2);
+    assert!(html.contains("class=\"target\""), "target lines");
+    assert!(html.contains("<td class=\"text status\">"), "goal table");
+    assert!(html.contains("id=\"quality\""));
+
+    // A real browser renders it without console errors, with the charts drawn.
+    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        std::process::Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok()
+    });
+    let Some(chromium) = chromium else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is required in CI"
+        );
+        eprintln!("SKIPPED: chromium not installed");
+        return;
+    };
+    let profile = site.path().join("chromium-profile");
+    let dom = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let rendered = String::from_utf8_lossy(&dom.stdout);
+    let log = String::from_utf8_lossy(&dom.stderr);
+    assert!(rendered.contains("<polyline") && rendered.contains("Progress toward the targets"));
+    assert!(
+        !log.lines()
+            .any(|l| l.contains(":CONSOLE(") || l.contains("Uncaught")),
+        "console errors: {log}"
+    );
+}

@@ -57,6 +57,12 @@ enum Command {
     Plan(commands::models::PlanArgs),
     /// Run a SQL query over every table, reference table and model.
     Sql(commands::models::SqlArgs),
+    /// An interactive SQL shell: history, multi-line statements, \d to list and describe,
+    /// \timing.
+    Shell(commands::shell::ShellArgs),
+    /// Write one self-contained HTML page with charts of the marts: trends against targets,
+    /// districts, pension receipt by sex, goal progress and data quality.
+    Report(commands::report::ReportArgs),
     /// Write the data dictionary (tables and models, columns, types, lineage) as Markdown and
     /// HTML.
     Docs(commands::docs::DocsArgs),
@@ -105,6 +111,8 @@ async fn run(cli: Cli) -> Result<u8, exit::Failure> {
         Command::Test(args) => commands::models::run_test(&global, args).await,
         Command::Plan(args) => commands::models::run_plan(&global, args),
         Command::Sql(args) => commands::models::run_sql(&global, args).await,
+        Command::Shell(args) => commands::shell::run(&global, args).await,
+        Command::Report(args) => commands::report::run(&global, args).await,
         Command::Docs(args) => commands::docs::run(&global, args).await,
         Command::Vacuum(args) => commands::status::run_vacuum(&global, args).await,
         Command::Config => {

@@ -21,22 +21,22 @@ pub struct DocsArgs {
 }
 
 /// One column.
-struct Column {
-    name: String,
-    data_type: String,
-    nullable: bool,
-    description: String,
+pub(crate) struct Column {
+    pub(crate) name: String,
+    pub(crate) data_type: String,
+    pub(crate) nullable: bool,
+    pub(crate) description: String,
 }
 
 /// One table or model.
-struct Entry {
-    name: String,
-    kind: String,
-    description: String,
-    file: Option<String>,
-    columns: Vec<Column>,
-    upstream: Vec<String>,
-    downstream: Vec<String>,
+pub(crate) struct Entry {
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    pub(crate) description: String,
+    pub(crate) file: Option<String>,
+    pub(crate) columns: Vec<Column>,
+    pub(crate) upstream: Vec<String>,
+    pub(crate) downstream: Vec<String>,
 }
 
 /// Types as BI tools see them in the files (marts store plain UTF-8 strings).
@@ -61,7 +61,7 @@ fn columns(schema: &Schema, described: impl Fn(&str) -> String) -> Vec<Column> {
         .collect()
 }
 
-async fn entries(config: &ansinh_core::Config) -> Result<Vec<Entry>, Failure> {
+pub(crate) async fn entries(config: &ansinh_core::Config) -> Result<Vec<Entry>, Failure> {
     let project = Project::load(
         std::path::Path::new(&config.models.dir),
         &ansinh_warehouse::Warehouse::table_names(),

@@ -5,5 +5,7 @@ pub mod docs;
 pub mod generate;
 pub mod ingest;
 pub mod models;
+pub mod report;
 pub mod run;
+pub mod shell;
 pub mod status;
