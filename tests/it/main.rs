@@ -16,4 +16,5 @@ mod privacy;
 mod readers;
 mod restatement;
 mod s3;
+mod serve;
 mod slt;

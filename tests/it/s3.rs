@@ -59,18 +59,31 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Creates a bucket (moto accepts an unsigned PUT).
+    /// Creates a bucket (moto accepts an unsigned PUT). A server that has just started may
+    /// reset the first connections.
     fn bucket(&self, name: &str) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        write!(
-            stream,
-            "PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.port
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        let mut last = String::new();
+        for _ in 0..50 {
+            let attempt = (|| -> std::io::Result<String> {
+                let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+                write!(
+                    stream,
+                    "PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\
+                     Connection: close\r\n\r\n",
+                    self.port
+                )?;
+                let mut response = String::new();
+                stream.read_to_string(&mut response)?;
+                Ok(response)
+            })();
+            match attempt {
+                Ok(response) if response.starts_with("HTTP/1.1 200") => return,
+                Ok(response) => last = response,
+                Err(e) => last = e.to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("cannot create bucket {name}: {last}");
     }
 
     fn signal(&self, signal: &str) {

@@ -63,6 +63,9 @@ enum Command {
     /// Write one self-contained HTML page with charts of the marts: trends against targets,
     /// districts, pension receipt by sex, goal progress and data quality.
     Report(commands::report::ReportArgs),
+    /// Serve the warehouse and marts over the Postgres wire protocol, read-only, to users with
+    /// passwords.
+    Serve(commands::serve::ServeArgs),
     /// Write the data dictionary (tables and models, columns, types, lineage) as Markdown and
     /// HTML.
     Docs(commands::docs::DocsArgs),
@@ -113,6 +116,7 @@ async fn run(cli: Cli) -> Result<u8, exit::Failure> {
         Command::Sql(args) => commands::models::run_sql(&global, args).await,
         Command::Shell(args) => commands::shell::run(&global, args).await,
         Command::Report(args) => commands::report::run(&global, args).await,
+        Command::Serve(args) => commands::serve::run(&global, args).await,
         Command::Docs(args) => commands::docs::run(&global, args).await,
         Command::Vacuum(args) => commands::status::run_vacuum(&global, args).await,
         Command::Config => {

@@ -29,6 +29,42 @@ pub struct Config {
     pub run: RunConfig,
     /// Object storage settings for `s3://`, `gs://` and `az://` locations.
     pub storage: StorageConfig,
+    /// Settings of `ansinh serve`.
+    pub serve: ServeConfig,
+}
+
+/// Settings of `ansinh serve`, the Postgres-wire endpoint.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on.
+    pub port: u16,
+    /// Users, each `NAME:scram-sha-256$4096$SALT$HASH` (from `ansinh serve --hash-password`).
+    pub users: Vec<String>,
+    /// PEM certificate chain; with `tls_key`, connections are encrypted.
+    pub tls_cert: Option<String>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<String>,
+    /// Longest a statement may run, in seconds.
+    pub statement_timeout_seconds: u64,
+    /// How often newly landed data and rebuilt marts are picked up, in seconds.
+    pub refresh_seconds: u64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 5433,
+            users: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            statement_timeout_seconds: 300,
+            refresh_seconds: 60,
+        }
+    }
 }
 
 /// Settings of the object stores behind `s3://`, `gs://` and `az://` warehouses and landing
@@ -133,6 +169,7 @@ impl Default for Config {
             models: ModelsConfig::default(),
             run: RunConfig::default(),
             storage: StorageConfig::default(),
+            serve: ServeConfig::default(),
         }
     }
 }
@@ -255,6 +292,44 @@ const SETTINGS: &[Setting] = &[
         doc: "Time limit to connect to the store, in seconds.",
         env: "ANSINH_STORAGE__CONNECT_TIMEOUT_SECONDS",
     },
+    Setting {
+        key: "serve.host",
+        doc: "Address `ansinh serve` listens on.",
+        env: "ANSINH_SERVE__HOST",
+    },
+    Setting {
+        key: "serve.port",
+        doc: "Port `ansinh serve` listens on.",
+        env: "ANSINH_SERVE__PORT",
+    },
+    Setting {
+        key: "serve.users",
+        doc: "Users of `ansinh serve`, each \"NAME:scram-sha-256$4096$SALT$HASH\" as printed by\n\
+              `ansinh serve --hash-password NAME`. No user, no server. In the environment:\n\
+              comma-separated.",
+        env: "ANSINH_SERVE__USERS",
+    },
+    Setting {
+        key: "serve.tls_cert",
+        doc: "PEM certificate chain; with tls_key, connections are encrypted, and a bad\n\
+              certificate or key stops the server from starting. Unset: plain TCP.",
+        env: "ANSINH_SERVE__TLS_CERT",
+    },
+    Setting {
+        key: "serve.tls_key",
+        doc: "PEM private key of tls_cert.",
+        env: "ANSINH_SERVE__TLS_KEY",
+    },
+    Setting {
+        key: "serve.statement_timeout_seconds",
+        doc: "Longest a statement may run (planning and execution), in seconds.",
+        env: "ANSINH_SERVE__STATEMENT_TIMEOUT_SECONDS",
+    },
+    Setting {
+        key: "serve.refresh_seconds",
+        doc: "How often newly loaded data and rebuilt marts are picked up, in seconds.",
+        env: "ANSINH_SERVE__REFRESH_SECONDS",
+    },
 ];
 
 impl Config {
@@ -323,6 +398,32 @@ impl Config {
                 }
                 "models.spill_dir" => self.models.spill_dir = Some(value.clone()),
                 "run.pipelines" => self.run.pipelines = value.clone(),
+                "serve.host" => self.serve.host = value.clone(),
+                "serve.port" => {
+                    self.serve.port = value
+                        .parse()
+                        .map_err(|_| bad(format!("not a port number: {value:?}")))?;
+                }
+                "serve.users" => {
+                    self.serve.users = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|u| !u.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                }
+                "serve.tls_cert" => self.serve.tls_cert = Some(value.clone()),
+                "serve.tls_key" => self.serve.tls_key = Some(value.clone()),
+                "serve.statement_timeout_seconds" | "serve.refresh_seconds" => {
+                    let n: u64 = value
+                        .parse()
+                        .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
+                    if setting.key == "serve.refresh_seconds" {
+                        self.serve.refresh_seconds = n;
+                    } else {
+                        self.serve.statement_timeout_seconds = n;
+                    }
+                }
                 "storage.endpoint" => self.storage.endpoint = Some(value.clone()),
                 "storage.region" => self.storage.region = Some(value.clone()),
                 "storage.allow_http" => {
@@ -383,6 +484,15 @@ impl Config {
         if self.storage.request_timeout_seconds == 0 || self.storage.connect_timeout_seconds == 0 {
             return bad("storage", "timeouts must be at least 1 second");
         }
+        if self.serve.statement_timeout_seconds == 0 || self.serve.refresh_seconds == 0 {
+            return bad(
+                "serve",
+                "statement_timeout_seconds and refresh_seconds must be at least 1",
+            );
+        }
+        if self.serve.tls_cert.is_some() != self.serve.tls_key.is_some() {
+            return bad("serve", "tls_cert and tls_key go together");
+        }
         if self.run.lock_ttl_seconds < 3 {
             return bad("run.lock_ttl_seconds", "must be at least 3");
         }
@@ -405,6 +515,13 @@ impl Config {
                 "run.pipelines" => format!("{:?}", defaults.run.pipelines),
                 "run.lock_ttl_seconds" => defaults.run.lock_ttl_seconds.to_string(),
                 "storage.allow_http" => defaults.storage.allow_http.to_string(),
+                "serve.host" => format!("{:?}", defaults.serve.host),
+                "serve.port" => defaults.serve.port.to_string(),
+                "serve.users" => "[]".to_string(),
+                "serve.statement_timeout_seconds" => {
+                    defaults.serve.statement_timeout_seconds.to_string()
+                }
+                "serve.refresh_seconds" => defaults.serve.refresh_seconds.to_string(),
                 "storage.max_retries" => defaults.storage.max_retries.to_string(),
                 "storage.retry_timeout_seconds" => {
                     defaults.storage.retry_timeout_seconds.to_string()

@@ -9,7 +9,7 @@ pub mod period;
 pub mod retirement;
 pub mod schema;
 
-pub use config::{Config, IngestConfig, ModelsConfig, RunConfig, StorageConfig};
+pub use config::{Config, IngestConfig, ModelsConfig, RunConfig, ServeConfig, StorageConfig};
 pub use domain::{BenefitType, Delivery, DeliveryKind, Scheme, Sex, Status};
 pub use error::{Error, Result};
 pub use period::YearMonth;

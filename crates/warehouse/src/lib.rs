@@ -443,6 +443,9 @@ impl Warehouse {
                         .map_err(query_error)?;
                 }
                 None => {
+                    // Registering again (a long-lived session picking up new versions)
+                    // replaces the table.
+                    ctx.deregister_table(spec.name).map_err(query_error)?;
                     ctx.register_table(spec.name, provider)
                         .map_err(query_error)?;
                 }

@@ -7,5 +7,6 @@ pub mod ingest;
 pub mod models;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod shell;
 pub mod status;
