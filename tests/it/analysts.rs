@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::common::{Run, Site, ansinh, run};
 
-fn sql(site: &Site, args: &[&str]) -> Run {
+/// The binary over the site's warehouse, with the repository's models.
+fn command(site: &Site) -> std::process::Command {
     let mut cmd = ansinh(site.path());
     cmd.arg("--warehouse")
         .arg(site.warehouse())
@@ -14,9 +15,13 @@ fn sql(site: &Site, args: &[&str]) -> Run {
         .env(
             "ANSINH_MODELS__DIR",
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
-        )
-        .arg("sql")
-        .args(args);
+        );
+    cmd
+}
+
+fn sql(site: &Site, args: &[&str]) -> Run {
+    let mut cmd = command(site);
+    cmd.arg("sql").args(args);
     run(cmd)
 }
 
@@ -208,16 +213,8 @@ fn the_shell_lists_describes_times_and_runs_multi_line_queries() {
     site.generate("2024-01", "2024-01", 0.01, false);
     assert_eq!(site.ingest(&["--kind", "participants"]).code, 0);
     let history = site.path().join("history");
-    let mut cmd = ansinh(site.path());
-    cmd.arg("--warehouse")
-        .arg(site.warehouse())
-        .arg("--reference")
-        .arg(site.landing().join("reference"))
-        .env(
-            "ANSINH_MODELS__DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
-        )
-        .env("ANSINH_HISTORY", &history)
+    let mut cmd = command(&site);
+    cmd.env("ANSINH_HISTORY", &history)
         .arg("shell")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -116,26 +116,40 @@ pub async fn digest(landed: &LandedFile) -> Result<(String, i64)> {
                     source,
                 })
         }
-        Some(object) => {
-            let store_error = |e: object_store::Error| Error::Store {
-                location: landed.relative.clone(),
-                message: e.to_string(),
-            };
-            let mut stream = object
-                .store
-                .get(&object.location)
-                .await
-                .map_err(store_error)?
-                .into_stream();
-            let mut hasher = Sha256::new();
-            let mut bytes = 0i64;
-            while let Some(chunk) = stream.try_next().await.map_err(store_error)? {
-                bytes += chunk.len() as i64;
-                hasher.update(&chunk);
-            }
-            Ok((hex::encode(hasher.finalize()), bytes))
+        Some(object) => hash_object(object, &landed.relative, None).await,
+    }
+}
+
+/// Streams a remote object through SHA-256, copying it into `copy` when given.
+async fn hash_object(
+    object: &crate::landing::RemoteObject,
+    relative: &str,
+    mut copy: Option<&mut std::fs::File>,
+) -> Result<(String, i64)> {
+    use std::io::Write;
+    let store_error = |e: object_store::Error| Error::Store {
+        location: relative.to_string(),
+        message: e.to_string(),
+    };
+    let mut stream = object
+        .store
+        .get(&object.location)
+        .await
+        .map_err(store_error)?
+        .into_stream();
+    let mut hasher = Sha256::new();
+    let mut bytes = 0i64;
+    while let Some(chunk) = stream.try_next().await.map_err(store_error)? {
+        bytes += chunk.len() as i64;
+        hasher.update(&chunk);
+        if let Some(file) = copy.as_mut() {
+            file.write_all(&chunk).map_err(|source| Error::Io {
+                path: relative.to_string(),
+                source,
+            })?;
         }
     }
+    Ok((hex::encode(hasher.finalize()), bytes))
 }
 
 /// Copies a remote object to a local temporary file, hashing it on the way.
@@ -144,10 +158,6 @@ async fn download(
     relative: &str,
 ) -> Result<(tempfile::NamedTempFile, String, i64)> {
     use std::io::Write;
-    let store_error = |e: object_store::Error| Error::Store {
-        location: relative.to_string(),
-        message: e.to_string(),
-    };
     let io_error = |source| Error::Io {
         path: relative.to_string(),
         source,
@@ -163,21 +173,9 @@ async fn download(
         .suffix(suffix)
         .tempfile()
         .map_err(io_error)?;
-    let mut stream = object
-        .store
-        .get(&object.location)
-        .await
-        .map_err(store_error)?
-        .into_stream();
-    let mut hasher = Sha256::new();
-    let mut bytes = 0i64;
-    while let Some(chunk) = stream.try_next().await.map_err(store_error)? {
-        bytes += chunk.len() as i64;
-        hasher.update(&chunk);
-        copy.write_all(&chunk).map_err(io_error)?;
-    }
+    let (sha256, bytes) = hash_object(object, relative, Some(copy.as_file_mut())).await?;
     copy.flush().map_err(io_error)?;
-    Ok((copy, hex::encode(hasher.finalize()), bytes))
+    Ok((copy, sha256, bytes))
 }
 
 /// SHA-256 and size of a file, streamed.
