@@ -60,13 +60,41 @@ impl PseudonymKey {
     }
 }
 
+/// A pseudonym as bytes: half the memory of its hex text, which matters for the links of a
+/// national-scale file.
+type Key = [u8; PSEUDONYM_BYTES];
+
+fn key_of(hex_text: &str) -> Option<Key> {
+    let mut key = [0u8; PSEUDONYM_BYTES];
+    hex::decode_to_slice(hex_text, &mut key).ok()?;
+    Some(key)
+}
+
 /// A link between the two identifiers of one person, seen on a record carrying both.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IdentityLink {
+    national: Key,
+    person: Key,
+}
+
+impl IdentityLink {
+    /// The link between two pseudonyms (hex, as stored); `None` if either is not one.
+    pub fn new(national_id_key: &str, person_id_key: &str) -> Option<Self> {
+        Some(Self {
+            national: key_of(national_id_key)?,
+            person: key_of(person_id_key)?,
+        })
+    }
+
     /// Pseudonym of the 12-digit personal identification number.
-    pub national_id_key: String,
+    pub fn national_id_key(&self) -> String {
+        hex::encode(self.national)
+    }
+
     /// Pseudonym of the 10-digit social-insurance code.
-    pub person_id_key: String,
+    pub fn person_id_key(&self) -> String {
+        hex::encode(self.person)
+    }
 }
 
 /// Makes pseudonyms and resolves a person across the switch from the 10-digit code to the
@@ -76,10 +104,9 @@ pub struct Pseudonymiser {
     /// HMAC state after absorbing the key.
     keyed: Hmac<Sha256>,
     /// national_id_key → person_id_key, from loads already in the warehouse.
-    links: HashMap<String, String>,
+    links: HashMap<Key, Key>,
     /// Links seen in the file being read; they join `links` only when its load commits.
-    pending: HashMap<String, String>,
-    new_links: Vec<IdentityLink>,
+    pending: HashMap<Key, Key>,
 }
 
 impl Pseudonymiser {
@@ -87,7 +114,7 @@ impl Pseudonymiser {
     pub fn new(key: PseudonymKey, known_links: impl IntoIterator<Item = IdentityLink>) -> Self {
         let links = known_links
             .into_iter()
-            .map(|l| (l.national_id_key, l.person_id_key))
+            .map(|l| (l.national, l.person))
             .collect();
         // HMAC accepts keys of any length, so this cannot fail.
         let keyed = match Hmac::<Sha256>::new_from_slice(&key.bytes) {
@@ -98,7 +125,6 @@ impl Pseudonymiser {
             keyed,
             links,
             pending: HashMap::new(),
-            new_links: Vec::new(),
         }
     }
 
@@ -135,21 +161,17 @@ impl Pseudonymiser {
     ) -> String {
         match (person_id_key, national_id_key) {
             (Some(p), Some(n)) => {
-                if !self.links.contains_key(n) && !self.pending.contains_key(n) {
-                    self.pending.insert(n.to_string(), p.to_string());
-                    self.new_links.push(IdentityLink {
-                        national_id_key: n.to_string(),
-                        person_id_key: p.to_string(),
-                    });
+                if let (Some(nk), Some(pk)) = (key_of(n), key_of(p))
+                    && !self.links.contains_key(&nk)
+                {
+                    self.pending.entry(nk).or_insert(pk);
                 }
                 p.to_string()
             }
             (Some(p), None) => p.to_string(),
-            (None, Some(n)) => self
-                .links
-                .get(n)
-                .or_else(|| self.pending.get(n))
-                .cloned()
+            (None, Some(n)) => key_of(n)
+                .and_then(|nk| self.links.get(&nk).or_else(|| self.pending.get(&nk)))
+                .map(hex::encode)
                 .unwrap_or_else(|| n.to_string()),
             (None, None) => String::new(),
         }
@@ -157,19 +179,23 @@ impl Pseudonymiser {
 
     /// Links first seen in the file being read, to persist with its load.
     pub fn take_new_links(&mut self) -> Vec<IdentityLink> {
-        std::mem::take(&mut self.new_links)
+        self.pending
+            .iter()
+            .map(|(national, person)| IdentityLink {
+                national: *national,
+                person: *person,
+            })
+            .collect()
     }
 
     /// The file's load committed: its links now hold for later files.
     pub fn commit_pending(&mut self) {
         self.links.extend(self.pending.drain());
-        self.new_links.clear();
     }
 
     /// The file was refused or failed: forget the links it showed.
     pub fn discard_pending(&mut self) {
         self.pending.clear();
-        self.new_links.clear();
     }
 }
 

@@ -219,12 +219,7 @@ impl<'w> Ingestor<'w> {
             national
                 .into_iter()
                 .zip(person)
-                .filter_map(|(n, p)| {
-                    Some(IdentityLink {
-                        national_id_key: n?,
-                        person_id_key: p?,
-                    })
-                })
+                .filter_map(|(n, p)| IdentityLink::new(&n?, &p?))
                 .collect()
         } else {
             Vec::new()
@@ -625,21 +620,22 @@ fn rejects_batch(
 
 fn links_batch(delivery: &Delivery, links: &[IdentityLink]) -> Result<RecordBatch> {
     let n = links.len();
+    let period = delivery.period.to_string();
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(
-            links
-                .iter()
-                .map(|l| Some(l.national_id_key.as_str()))
-                .collect::<StringArray>(),
-        ),
-        Arc::new(
-            links
-                .iter()
-                .map(|l| Some(l.person_id_key.as_str()))
-                .collect::<StringArray>(),
-        ),
-        Arc::new(StringArray::from(vec![delivery.period.to_string(); n])),
-        Arc::new(StringArray::from(vec![delivery.office.clone(); n])),
+        Arc::new(StringArray::from_iter_values(
+            links.iter().map(IdentityLink::national_id_key),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            links.iter().map(IdentityLink::person_id_key),
+        )),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            period.as_str(),
+            n,
+        ))),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            delivery.office.as_str(),
+            n,
+        ))),
     ];
     Ok(RecordBatch::try_new(schema::person_links(), columns)?)
 }

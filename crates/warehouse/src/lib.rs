@@ -171,6 +171,11 @@ impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
     }
 }
 
+/// Rows of a Parquet row group in Delta data files.
+const ROW_GROUP_ROWS: usize = 131_072;
+/// Size at which a Delta data file is closed and a new one started.
+const TARGET_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Which state of the tables to read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AsOf {
@@ -349,8 +354,16 @@ impl Warehouse {
         metadata: Vec<(String, serde_json::Value)>,
     ) -> Result<i64> {
         let exists = self.table(spec.name).await?.version().is_some();
+        // Bounded buffers: a row group is held in memory until written, and a data file until
+        // it is stored; both are kept small enough for a fixed memory budget.
+        let writer_properties = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .build();
         let mut builder = builder
             .with_partition_columns(spec.partitions.iter().copied())
+            .with_writer_properties(writer_properties)
+            .with_target_file_size(std::num::NonZeroU64::new(TARGET_FILE_BYTES))
             .with_commit_properties(CommitProperties::default().with_metadata(metadata));
         builder = match (mode, exists) {
             (WriteMode::Append, _) | (WriteMode::ReplaceWhere(_), false) => {
