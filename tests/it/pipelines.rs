@@ -319,6 +319,11 @@ fn a_missing_office_does_what_the_completeness_policy_says() {
     assert_eq!(record["status"], "success");
     assert_eq!(record["files_loaded"], 9);
     assert_eq!(offices(&wh), "9");
+    // An office whose file was archived after its load has delivered: nothing waits.
+    std::fs::remove_file(&late).unwrap();
+    let (out, record) = run_json(&site, &wh, &pipes, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(record["status"], "nothing_to_do", "{record:#}");
 }
 
 #[test]

@@ -206,6 +206,8 @@ fn psql_and_psycopg_query_the_marts_read_only_with_passwords() {
         "DELETE FROM _loads",
         "DROP TABLE participants",
         "COPY participants TO '/tmp/ansinh-copy.csv'",
+        "EXPLAIN ANALYZE INSERT INTO participants SELECT * FROM participants",
+        "SET datafusion.execution.batch_size = 1",
     ] {
         let out = psql(port, PASSWORD, statement, "disable");
         assert_ne!(out.code, 0, "{statement} was accepted");

@@ -154,10 +154,21 @@ async fn plan_deliveries(
             continue;
         }
         let files = by_period.remove(&period).unwrap_or_default();
+        // An office has delivered when its file is there or was loaded before (the file may
+        // have been archived since).
         let arrived: BTreeSet<&str> = files.iter().map(|f| f.delivery.office.as_str()).collect();
+        let loaded_before = |office: &str| {
+            history
+                .current(&ansinh_core::Delivery {
+                    kind,
+                    period,
+                    office: office.to_string(),
+                })
+                .is_some()
+        };
         let missing: Vec<String> = expected_offices(pipeline, geography, period)
             .into_iter()
-            .filter(|o| !arrived.contains(o.as_str()))
+            .filter(|o| !arrived.contains(o.as_str()) && !loaded_before(o))
             .collect();
         let mut work = PeriodWork {
             pipeline: index,
@@ -656,6 +667,11 @@ async fn run_locked(
                 step.status = RunStatus::Failed;
                 step.message = Some(e.to_string());
                 tracing::error!(pipeline = %pipeline.name, period = %item.period, "{e}");
+                // The next period starts from what was committed, not from the failed load.
+                if let Err(e) = loader.reset().await {
+                    tracing::warn!("cannot read the load history again: {e}");
+                    loader.ingestor = None;
+                }
                 true
             }
             Err(e) => return Err(e),

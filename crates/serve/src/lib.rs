@@ -202,6 +202,12 @@ fn allowed(statement: &Statement) -> bool {
         .next()
         .unwrap_or("")
         .to_ascii_uppercase();
+    // Engine settings are shared by every connection: only the per-session ones are allowed.
+    if matches!(first.as_str(), "SET" | "RESET")
+        && text.to_ascii_lowercase().contains("datafusion.")
+    {
+        return false;
+    }
     matches!(
         first.as_str(),
         "SELECT"
@@ -222,8 +228,10 @@ fn allowed(statement: &Statement) -> bool {
     )
 }
 
+/// Statements run by the read-only executor (checked plan, statement timeout); EXPLAIN too,
+/// since EXPLAIN ANALYZE runs its statement.
 fn is_query(statement: &Statement) -> bool {
-    matches!(statement, Statement::Query(_))
+    matches!(statement, Statement::Query(_) | Statement::Explain { .. })
 }
 
 /// Refuses what is not a query, and runs queries under the statement timeout.

@@ -371,35 +371,48 @@ impl<'w> Ingestor<'w> {
             report.first_rejects = first_rejects(&summary);
             return Ok(report);
         }
-        let version = written?;
+        // Everything after the fact commit: rejects and links. On any error the file's links
+        // are forgotten, so they cannot be written with a later file.
+        let committed: Result<i64> = async {
+            let version = written?;
 
-        let had_rejects = previous.as_ref().is_some_and(|p| p.rows_rejected > 0);
-        if !summary.rejects.is_empty() || had_rejects {
-            let rejects = rejects_batch(landed, &sha256, &summary)?;
-            let replace = col(c::KIND)
-                .eq(lit(delivery.kind.name()))
-                .and(col(c::PERIOD).eq(lit(period.clone())))
-                .and(col(c::OFFICE).eq(lit(delivery.office.clone())));
-            self.warehouse
-                .write(
-                    &table_spec(tables::REJECTS)?,
-                    vec![rejects],
-                    WriteMode::ReplaceWhere(replace),
-                    metadata.clone(),
-                )
-                .await?;
+            let had_rejects = previous.as_ref().is_some_and(|p| p.rows_rejected > 0);
+            if !summary.rejects.is_empty() || had_rejects {
+                let rejects = rejects_batch(landed, &sha256, &summary)?;
+                let replace = col(c::KIND)
+                    .eq(lit(delivery.kind.name()))
+                    .and(col(c::PERIOD).eq(lit(period.clone())))
+                    .and(col(c::OFFICE).eq(lit(delivery.office.clone())));
+                self.warehouse
+                    .write(
+                        &table_spec(tables::REJECTS)?,
+                        vec![rejects],
+                        WriteMode::ReplaceWhere(replace),
+                        metadata.clone(),
+                    )
+                    .await?;
+            }
+            if !summary.new_links.is_empty() {
+                let links = links_batch(delivery, &summary.new_links)?;
+                self.warehouse
+                    .write(
+                        &table_spec(tables::PERSON_LINKS)?,
+                        vec![links],
+                        WriteMode::Append,
+                        metadata,
+                    )
+                    .await?;
+            }
+            Ok(version)
         }
-        if !summary.new_links.is_empty() {
-            let links = links_batch(delivery, &summary.new_links)?;
-            self.warehouse
-                .write(
-                    &table_spec(tables::PERSON_LINKS)?,
-                    vec![links],
-                    WriteMode::Append,
-                    metadata,
-                )
-                .await?;
-        }
+        .await;
+        let version = match committed {
+            Ok(version) => version,
+            Err(e) => {
+                self.with_pseudonymiser(Pseudonymiser::discard_pending);
+                return Err(e);
+            }
+        };
         self.with_pseudonymiser(Pseudonymiser::commit_pending);
         let message = (!reason_text.is_empty()).then(|| format!("rejected: {reason_text}"));
         let record = self
