@@ -13,7 +13,9 @@ use chrono_tz::Tz;
 pub struct Cron {
     text: String,
     tz: Tz,
-    schedule: cron::Schedule,
+    /// One schedule, or two when both day fields are restricted: crontab fires when either
+    /// the day of month or the day of week matches, the `cron` crate only when both do.
+    schedules: Vec<cron::Schedule>,
 }
 
 /// Day-of-week numbers of crontab (0–7, Sunday = 0 or 7) in the `cron` crate's numbering
@@ -62,18 +64,26 @@ impl Cron {
             ));
         }
         let dow = day_of_week(fields[4]).map_err(|m| format!("{text:?}: {m}"))?;
-        let expr = format!(
-            "0 {} {} {} {} {dow}",
-            fields[0], fields[1], fields[2], fields[3]
-        );
-        let schedule = cron::Schedule::from_str(&expr).map_err(|e| format!("{text:?}: {e}"))?;
-        if schedule.upcoming(tz).next().is_none() {
+        let restricted = |f: &str| f != "*" && f != "?";
+        let days: Vec<(&str, &str)> = if restricted(fields[2]) && restricted(fields[4]) {
+            vec![(fields[2], "*"), ("*", dow.as_str())]
+        } else {
+            vec![(fields[2], dow.as_str())]
+        };
+        let schedules = days
+            .into_iter()
+            .map(|(dom, dow)| {
+                let expr = format!("0 {} {} {dom} {} {dow}", fields[0], fields[1], fields[3]);
+                cron::Schedule::from_str(&expr).map_err(|e| format!("{text:?}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if schedules.iter().all(|s| s.upcoming(tz).next().is_none()) {
             return Err(format!("{text:?}: never fires"));
         }
         Ok(Self {
             text: text.to_string(),
             tz,
-            schedule,
+            schedules,
         })
     }
 
@@ -89,10 +99,11 @@ impl Cron {
 
     /// The first firing strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.schedule
-            .after(&t.with_timezone(&self.tz))
-            .next()
+        self.schedules
+            .iter()
+            .filter_map(|s| s.after(&t.with_timezone(&self.tz)).next())
             .map(|d| d.with_timezone(&Utc))
+            .min()
     }
 
     /// The last firing at or before `t`, looking back at most 400 days.
@@ -101,11 +112,16 @@ impl Cron {
         let earliest = t - chrono::Duration::days(400);
         // Going back from a second later: the first firing at or before `t` (cron has whole
         // seconds, so the first one found may lie in that second after `t`).
-        let mut back = self.schedule.after(&local);
-        std::iter::from_fn(|| back.next_back())
-            .take(2)
-            .map(|d| d.with_timezone(&Utc))
-            .find(|d| *d <= t)
+        self.schedules
+            .iter()
+            .filter_map(|s| {
+                let mut back = s.after(&local);
+                std::iter::from_fn(|| back.next_back())
+                    .take(2)
+                    .map(|d| d.with_timezone(&Utc))
+                    .find(|d| *d <= t)
+            })
+            .max()
             .filter(|d| *d >= earliest)
     }
 }
@@ -170,6 +186,20 @@ mod tests {
         assert_eq!(
             every.next_after(at("2026-11-30T10:00:30Z")),
             Some(at("2026-11-30T10:01:00Z"))
+        );
+        // Both day fields restricted: either matches, as in crontab.
+        let either = Cron::parse("0 6 1,15 * 1", utc).unwrap();
+        assert_eq!(
+            either.next_after(at("2026-11-30T07:00:00Z")),
+            Some(at("2026-12-01T06:00:00Z"))
+        );
+        assert_eq!(
+            either.next_after(at("2026-12-01T07:00:00Z")),
+            Some(at("2026-12-07T06:00:00Z"))
+        );
+        assert_eq!(
+            either.last_at_or_before(at("2026-11-30T07:00:00Z")),
+            Some(at("2026-11-30T06:00:00Z"))
         );
     }
 
