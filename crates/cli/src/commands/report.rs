@@ -10,6 +10,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use clap::Args;
 use datafusion::prelude::SessionContext;
 
+use crate::commands::docs::escape;
 use crate::commands::models::query_session;
 use crate::exit::{self, Failure};
 use crate::settings::{self, Global};
@@ -61,13 +62,6 @@ async fn rows(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<String>>, Failu
         }
     }
     Ok(out)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A line series: label, colour and a value (a fraction) per x position.
