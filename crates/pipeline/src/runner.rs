@@ -297,11 +297,12 @@ async fn stale_models(
 }
 
 fn changed_tables(kind: DeliveryKind) -> [&'static str; 4] {
-    let fact = match kind {
-        DeliveryKind::Participants => tables::PARTICIPANTS,
-        DeliveryKind::Beneficiaries => tables::BENEFICIARIES,
-    };
-    [fact, tables::REJECTS, tables::LOADS, tables::PERSON_LINKS]
+    [
+        tables::fact(kind),
+        tables::REJECTS,
+        tables::LOADS,
+        tables::PERSON_LINKS,
+    ]
 }
 
 struct Loader<'w> {

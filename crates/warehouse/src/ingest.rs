@@ -97,10 +97,7 @@ pub struct Ingestor<'w> {
 }
 
 fn fact_spec(kind: DeliveryKind) -> Result<TableSpec> {
-    table_spec(match kind {
-        DeliveryKind::Participants => tables::PARTICIPANTS,
-        DeliveryKind::Beneficiaries => tables::BENEFICIARIES,
-    })
+    table_spec(tables::fact(kind))
 }
 
 /// SHA-256 and size of a landed file, local or remote, streamed.

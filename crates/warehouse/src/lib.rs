@@ -42,6 +42,14 @@ pub mod tables {
     pub const PERSON_LINKS: &str = "person_links";
     /// The run history of pipelines.
     pub const RUNS: &str = "_runs";
+
+    /// The fact table deliveries of `kind` load into.
+    pub fn fact(kind: ansinh_core::DeliveryKind) -> &'static str {
+        match kind {
+            ansinh_core::DeliveryKind::Participants => PARTICIPANTS,
+            ansinh_core::DeliveryKind::Beneficiaries => BENEFICIARIES,
+        }
+    }
     /// Schema of the reference tables in the SQL catalog.
     pub const REFERENCE_SCHEMA: &str = "reference";
 }
