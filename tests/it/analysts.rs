@@ -7,16 +7,7 @@ use crate::common::{Run, Site, ansinh, run};
 
 /// The binary over the site's warehouse, with the repository's models.
 fn command(site: &Site) -> std::process::Command {
-    let mut cmd = ansinh(site.path());
-    cmd.arg("--warehouse")
-        .arg(site.warehouse())
-        .arg("--reference")
-        .arg(site.landing().join("reference"))
-        .env(
-            "ANSINH_MODELS__DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
-        );
-    cmd
+    site.command()
 }
 
 fn sql(site: &Site, args: &[&str]) -> Run {
@@ -276,16 +267,7 @@ fn the_report_is_one_offline_page_whose_charts_have_content() {
     let site = Site::new();
     site.generate("2023-12", "2024-02", 0.01, false);
     assert_eq!(site.ingest(&[]).code, 0);
-    let mut build = ansinh(site.path());
-    build
-        .arg("--warehouse")
-        .arg(site.warehouse())
-        .arg("--reference")
-        .arg(site.landing().join("reference"))
-        .env(
-            "ANSINH_MODELS__DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
-        );
+    let mut build = site.command();
     let mut report = ansinh(site.path());
     report.args(
         build

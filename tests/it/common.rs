@@ -104,6 +104,20 @@ impl Site {
         run(cmd)
     }
 
+    /// The binary over the site's warehouse and reference data, with the repository's models.
+    pub fn command(&self) -> Command {
+        let mut cmd = ansinh(self.path());
+        cmd.arg("--warehouse")
+            .arg(self.warehouse())
+            .arg("--reference")
+            .arg(self.landing().join("reference"))
+            .env(
+                "ANSINH_MODELS__DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
+            );
+        cmd
+    }
+
     pub fn open(&self) -> Warehouse {
         Warehouse::open(self.warehouse().to_str().expect("utf-8 path")).expect("warehouse")
     }

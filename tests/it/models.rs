@@ -5,16 +5,8 @@ use std::process::Command;
 use crate::common::{Site, ansinh, python_has, run};
 
 fn models(site: &Site, args: &[&str]) -> crate::common::Run {
-    let mut cmd = ansinh(site.path());
-    cmd.arg("--warehouse")
-        .arg(site.warehouse())
-        .arg("--reference")
-        .arg(site.landing().join("reference"))
-        .env(
-            "ANSINH_MODELS__DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql"),
-        )
-        .args(args);
+    let mut cmd = site.command();
+    cmd.args(args);
     run(cmd)
 }
 

@@ -224,7 +224,9 @@ fn a_run_does_the_pending_work_once_then_only_new_months_and_corrections() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(fourth["files_restated"], 1);
     assert_eq!(fourth["files_loaded"], 0);
-    // Only the models that read participants (or the manifest) are rebuilt.
+    // The models that read participants or the manifest are rebuilt. The restated delivery's
+    // identity links replace its earlier ones, and the beneficiary models resolve persons
+    // through them, so those are rebuilt as well.
     let built: Vec<&str> = fourth["steps"]
         .as_array()
         .unwrap()
@@ -242,7 +244,13 @@ fn a_run_does_the_pending_work_once_then_only_new_months_and_corrections() {
         built.contains(&"stg_participants") && built.contains(&"goal_progress"),
         "{built:?}"
     );
-    assert!(!built.contains(&"stg_beneficiaries"), "{built:?}");
+    assert!(built.contains(&"stg_beneficiaries"), "{built:?}");
+    let links = query(
+        &wh,
+        "SELECT COUNT(*), COUNT(DISTINCT national_id_key) FROM person_links \
+         WHERE kind = 'participants' AND period = '2024-01' AND office = '568'",
+    );
+    assert!(links[0][0].parse::<i64>().unwrap() > 0, "{links:?}");
     assert_eq!(count("568").parse::<i64>().unwrap(), before - 1);
 
     // History lists the four runs, newest first.

@@ -7,7 +7,7 @@ use ansinh_core::DeliveryKind;
 use ansinh_extract::fields::{Field, field_for_header};
 use ansinh_extract::{TextEncoding, nfc, open_rows};
 
-use crate::common::{Site, rows};
+use crate::common::{Site, rows, run};
 
 /// Identifier cells (as digit runs of 9 or more) and names of every landed file, read with
 /// the project's own readers so every form is covered.
@@ -148,17 +148,31 @@ fn a_person_keeps_one_pseudonym_across_the_switch_to_the_national_number() {
     let site = Site::new();
     site.generate("2025-07", "2025-08", 0.01, false);
     assert_eq!(site.ingest(&[]).code, 0);
-    // From August 2025 many records carry only the 12-digit number; they must resolve to the
-    // pseudonyms used in July.
+    // From August 2025 many records carry only the 12-digit number; the staging model must
+    // resolve them to the pseudonyms used in July. The facts keep the number's pseudonym.
     let only_national = rows(&site.query(
         "SELECT COUNT(*) FROM participants WHERE period = '2025-08' AND person_id_key IS NULL",
     ));
     assert!(only_national[0][0].parse::<i64>().unwrap() > 100);
-    let unmatched = rows(&site.query(
-        "SELECT COUNT(*) FROM participants a WHERE a.period = '2025-08' AND a.person_id_key IS NULL \
-         AND a.status = 1 AND a.scheme = 'BHXH_BB' \
-         AND NOT EXISTS (SELECT 1 FROM participants b WHERE b.period = '2025-07' AND b.person = a.person)",
+    let as_delivered = rows(&site.query(
+        "SELECT COUNT(*) FROM participants WHERE person_id_key IS NULL AND person <> national_id_key",
     ));
+    assert_eq!(as_delivered[0][0], "0");
+    let staged = |sql: &str| -> Vec<Vec<String>> {
+        let mut cmd = site.command();
+        cmd.args(["sql", "--format", "csv", sql]);
+        let out = run(cmd);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    };
+    let unmatched = staged(
+        "SELECT COUNT(*) FROM stg_participants a WHERE a.period = DATE '2025-08-01' AND a.scheme = 'BHXH_BB' \
+         AND NOT EXISTS (SELECT 1 FROM stg_participants b WHERE b.period = DATE '2025-07-01' AND b.person = a.person)",
+    );
     let lapsed_or_new = rows(&site.query(
         "SELECT COUNT(*) FROM participants WHERE period = '2025-08' AND status = 1 AND scheme = 'BHXH_BB'",
     ));

@@ -152,10 +152,14 @@ impl Default for ModelsConfig {
 pub struct IngestConfig {
     /// Largest share of a file's rows that may be rejected before the delivery is refused.
     pub max_reject_ratio: f64,
-    /// Rows per Arrow record batch.
+    /// Rows per Arrow record batch, at most (the memory budget may make batches smaller).
     pub batch_rows: usize,
     /// Text encoding of CSV extracts: `auto`, `utf-8` or `windows-1258`.
     pub encoding: String,
+    /// Memory a load may use, in MiB, whatever the size of the file.
+    pub memory_limit_mb: usize,
+    /// Threads checking rows; 0 means one per core.
+    pub workers: usize,
 }
 
 impl Default for Config {
@@ -180,6 +184,8 @@ impl Default for IngestConfig {
             max_reject_ratio: 0.01,
             batch_rows: 65_536,
             encoding: "auto".into(),
+            memory_limit_mb: 512,
+            workers: 0,
         }
     }
 }
@@ -220,8 +226,21 @@ const SETTINGS: &[Setting] = &[
     },
     Setting {
         key: "ingest.batch_rows",
-        doc: "Rows per Arrow record batch while reading extracts.",
+        doc: "Rows per Arrow record batch while reading extracts, at most (the memory limit may\n\
+              make batches smaller).",
         env: "ANSINH_INGEST__BATCH_ROWS",
+    },
+    Setting {
+        key: "ingest.memory_limit_mb",
+        doc: "Memory a load may use, in MiB, whatever the size of its file: rows in flight and the\n\
+              Parquet writer's buffers are sized to fit. Rejects and identity links go to\n\
+              temporary files until the load commits. At least 128.",
+        env: "ANSINH_INGEST__MEMORY_LIMIT_MB",
+    },
+    Setting {
+        key: "ingest.workers",
+        doc: "Threads checking rows while one reads the file and another writes; 0: one per core.",
+        env: "ANSINH_INGEST__WORKERS",
     },
     Setting {
         key: "ingest.encoding",
@@ -374,6 +393,11 @@ impl Config {
                 key: setting.env.into(),
                 message,
             };
+            let whole = || -> Result<usize> {
+                value
+                    .parse()
+                    .map_err(|_| bad(format!("not a whole number: {value:?}")))
+            };
             match setting.key {
                 "warehouse" => self.warehouse = value.clone(),
                 "landing" => self.landing = value.clone(),
@@ -384,18 +408,12 @@ impl Config {
                         .parse()
                         .map_err(|_| bad(format!("not a number: {value:?}")))?;
                 }
-                "ingest.batch_rows" => {
-                    self.ingest.batch_rows = value
-                        .parse()
-                        .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
-                }
+                "ingest.batch_rows" => self.ingest.batch_rows = whole()?,
                 "ingest.encoding" => self.ingest.encoding = value.clone(),
+                "ingest.memory_limit_mb" => self.ingest.memory_limit_mb = whole()?,
+                "ingest.workers" => self.ingest.workers = whole()?,
                 "models.dir" => self.models.dir = value.clone(),
-                "models.memory_limit_mb" => {
-                    self.models.memory_limit_mb = value
-                        .parse()
-                        .map_err(|_| bad(format!("not a whole number: {value:?}")))?;
-                }
+                "models.memory_limit_mb" => self.models.memory_limit_mb = whole()?,
                 "models.spill_dir" => self.models.spill_dir = Some(value.clone()),
                 "run.pipelines" => self.run.pipelines = value.clone(),
                 "serve.host" => self.serve.host = value.clone(),
@@ -475,6 +493,9 @@ impl Config {
         if self.ingest.batch_rows == 0 {
             return bad("ingest.batch_rows", "must be at least 1");
         }
+        if self.ingest.memory_limit_mb < 128 {
+            return bad("ingest.memory_limit_mb", "must be at least 128");
+        }
         if !["auto", "utf-8", "windows-1258"].contains(&self.ingest.encoding.as_str()) {
             return bad("ingest.encoding", "must be auto, utf-8 or windows-1258");
         }
@@ -510,6 +531,8 @@ impl Config {
                 "ingest.max_reject_ratio" => defaults.ingest.max_reject_ratio.to_string(),
                 "ingest.batch_rows" => defaults.ingest.batch_rows.to_string(),
                 "ingest.encoding" => format!("{:?}", defaults.ingest.encoding),
+                "ingest.memory_limit_mb" => defaults.ingest.memory_limit_mb.to_string(),
+                "ingest.workers" => defaults.ingest.workers.to_string(),
                 "models.dir" => format!("{:?}", defaults.models.dir),
                 "models.memory_limit_mb" => defaults.models.memory_limit_mb.to_string(),
                 "run.pipelines" => format!("{:?}", defaults.run.pipelines),

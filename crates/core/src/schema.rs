@@ -161,11 +161,13 @@ pub fn reference_targets() -> SchemaRef {
 }
 
 /// `person_links`: pairs of identifier pseudonyms seen on one record, so a person keeps one
-/// pseudonym across the switch from the 10-digit code to the 12-digit number.
+/// pseudonym across the switch from the 10-digit code to the 12-digit number. Like the facts,
+/// each delivery's links replace that delivery's earlier ones.
 pub fn person_links() -> SchemaRef {
     Arc::new(Schema::new(vec![
         text(c::NATIONAL_ID_KEY, false),
         text(c::PERSON_ID_KEY, false),
+        text(c::KIND, false),
         text(c::PERIOD, false),
         text(c::OFFICE, false),
     ]))

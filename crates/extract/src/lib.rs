@@ -19,9 +19,11 @@ mod xlsx_reader;
 pub use decode::{TextEncoding, encode_windows_1258};
 pub use error::{Error, Result};
 pub use geography::{Geography, Unit, UnitLevel};
-pub use pseudonym::{IdentityLink, MIN_KEY_BYTES, PseudonymKey, Pseudonymiser};
+pub use pseudonym::{MIN_KEY_BYTES, PseudonymKey, Pseudonymiser};
 pub use reader::{FileForm, RowReader, open_rows};
-pub use validate::{ExtractSummary, Extractor, Reject, RejectReason};
+pub use validate::{
+    ExtractSink, ExtractSummary, Extractor, FIRST_REJECTS_KEPT, Reject, RejectReason,
+};
 
 /// Normalises text to Unicode NFC, the form every comparison uses. ASCII is returned as is.
 pub fn nfc(text: &str) -> std::borrow::Cow<'_, str> {

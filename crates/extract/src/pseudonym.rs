@@ -1,7 +1,6 @@
 //! Keyed pseudonyms: HMAC-SHA-256 of each identifier under a secret key, so a person can be
-//! followed across months and offices without being identified.
-
-use std::collections::HashMap;
+//! followed across months and offices without being identified. Which pseudonyms belong to
+//! one person is decided later, by the staging models, from the links records carry.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -60,142 +59,85 @@ impl PseudonymKey {
     }
 }
 
-/// A pseudonym as bytes: half the memory of its hex text, which matters for the links of a
-/// national-scale file.
-type Key = [u8; PSEUDONYM_BYTES];
+/// A pseudonym as bytes: the first [`PSEUDONYM_BYTES`] of the HMAC.
+pub(crate) type Digest = [u8; PSEUDONYM_BYTES];
 
-fn key_of(hex_text: &str) -> Option<Key> {
-    let mut key = [0u8; PSEUDONYM_BYTES];
-    hex::decode_to_slice(hex_text, &mut key).ok()?;
-    Some(key)
-}
+/// A pseudonym as stored: lowercase hex of its bytes, kept on the stack.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct HexKey([u8; 2 * PSEUDONYM_BYTES]);
 
-/// A link between the two identifiers of one person, seen on a record carrying both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IdentityLink {
-    national: Key,
-    person: Key,
-}
-
-impl IdentityLink {
-    /// The link between two pseudonyms (hex, as stored); `None` if either is not one.
-    pub fn new(national_id_key: &str, person_id_key: &str) -> Option<Self> {
-        Some(Self {
-            national: key_of(national_id_key)?,
-            person: key_of(person_id_key)?,
-        })
+impl HexKey {
+    pub(crate) fn of(digest: &Digest) -> Self {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 2 * PSEUDONYM_BYTES];
+        for (i, byte) in digest.iter().enumerate() {
+            hex[2 * i] = DIGITS[usize::from(byte >> 4)];
+            hex[2 * i + 1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        Self(hex)
     }
 
-    /// Pseudonym of the 12-digit personal identification number.
-    pub fn national_id_key(&self) -> String {
-        hex::encode(self.national)
-    }
-
-    /// Pseudonym of the 10-digit social-insurance code.
-    pub fn person_id_key(&self) -> String {
-        hex::encode(self.person)
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written into it.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
-/// Makes pseudonyms and resolves a person across the switch from the 10-digit code to the
-/// 12-digit number.
+/// Makes the keyed pseudonyms of identifiers. It holds no state besides the key, so one
+/// pseudonymiser serves every thread of a load.
 #[derive(Debug, Clone)]
 pub struct Pseudonymiser {
     /// HMAC state after absorbing the key.
     keyed: Hmac<Sha256>,
-    /// national_id_key → person_id_key, from loads already in the warehouse.
-    links: HashMap<Key, Key>,
-    /// Links seen in the file being read; they join `links` only when its load commits.
-    pending: HashMap<Key, Key>,
 }
 
 impl Pseudonymiser {
-    /// A pseudonymiser with the identity links already known to the warehouse.
-    pub fn new(key: PseudonymKey, known_links: impl IntoIterator<Item = IdentityLink>) -> Self {
-        let links = known_links
-            .into_iter()
-            .map(|l| (l.national, l.person))
-            .collect();
+    /// A pseudonymiser under `key`.
+    pub fn new(key: PseudonymKey) -> Self {
         // HMAC accepts keys of any length, so this cannot fail.
         let keyed = match Hmac::<Sha256>::new_from_slice(&key.bytes) {
             Ok(mac) => mac,
             Err(_) => unreachable!("HMAC takes keys of any length"),
         };
-        Self {
-            keyed,
-            links,
-            pending: HashMap::new(),
-        }
+        Self { keyed }
     }
 
-    fn mac(&self, domain: &[u8], value: &str) -> String {
+    fn digest(&self, domain: &[u8], value: &str) -> Digest {
         // The keyed state is computed once; each digest starts from a copy of it.
         let mut mac = self.keyed.clone();
         mac.update(domain);
         mac.update(value.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..PSEUDONYM_BYTES])
+        let mut digest = [0u8; PSEUDONYM_BYTES];
+        digest.copy_from_slice(&mac.finalize().into_bytes()[..PSEUDONYM_BYTES]);
+        digest
+    }
+
+    pub(crate) fn person_id_digest(&self, person_id: &str) -> Digest {
+        self.digest(PERSON_ID_DOMAIN, person_id)
+    }
+
+    pub(crate) fn national_id_digest(&self, national_id: &str) -> Digest {
+        self.digest(NATIONAL_ID_DOMAIN, national_id)
     }
 
     /// Pseudonym of a 10-digit social-insurance code.
     pub fn person_id_key(&self, person_id: &str) -> String {
-        self.mac(PERSON_ID_DOMAIN, person_id)
+        HexKey::of(&self.person_id_digest(person_id))
+            .as_str()
+            .to_string()
     }
 
     /// Pseudonym of a 12-digit personal identification number.
     pub fn national_id_key(&self, national_id: &str) -> String {
-        self.mac(NATIONAL_ID_DOMAIN, national_id)
+        HexKey::of(&self.national_id_digest(national_id))
+            .as_str()
+            .to_string()
     }
 
     /// A keyed fingerprint of any other value that must not be stored in the clear.
     pub fn mask(&self, value: &str) -> String {
-        format!("masked:{}", &self.mac(VALUE_DOMAIN, value)[..12])
-    }
-
-    /// The person's pseudonym: the code's pseudonym when the record has the code, else the
-    /// code linked to the number, else the number's own pseudonym. A record with both
-    /// identifiers records the link.
-    pub fn resolve(
-        &mut self,
-        person_id_key: Option<&str>,
-        national_id_key: Option<&str>,
-    ) -> String {
-        match (person_id_key, national_id_key) {
-            (Some(p), Some(n)) => {
-                if let (Some(nk), Some(pk)) = (key_of(n), key_of(p))
-                    && !self.links.contains_key(&nk)
-                {
-                    self.pending.entry(nk).or_insert(pk);
-                }
-                p.to_string()
-            }
-            (Some(p), None) => p.to_string(),
-            (None, Some(n)) => key_of(n)
-                .and_then(|nk| self.links.get(&nk).or_else(|| self.pending.get(&nk)))
-                .map(hex::encode)
-                .unwrap_or_else(|| n.to_string()),
-            (None, None) => String::new(),
-        }
-    }
-
-    /// Links first seen in the file being read, to persist with its load.
-    pub fn take_new_links(&mut self) -> Vec<IdentityLink> {
-        self.pending
-            .iter()
-            .map(|(national, person)| IdentityLink {
-                national: *national,
-                person: *person,
-            })
-            .collect()
-    }
-
-    /// The file's load committed: its links now hold for later files.
-    pub fn commit_pending(&mut self) {
-        self.links.extend(self.pending.drain());
-    }
-
-    /// The file was refused or failed: forget the links it showed.
-    pub fn discard_pending(&mut self) {
-        self.pending.clear();
+        let hex = HexKey::of(&self.digest(VALUE_DOMAIN, value));
+        format!("masked:{}", &hex.as_str()[..12])
     }
 }
 
@@ -204,24 +146,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keyed_stable_and_linked() {
+    fn keyed_stable_and_separated_by_kind() {
         let key = PseudonymKey::from_secret("0123456789abcdef-secret").unwrap();
-        let mut p = Pseudonymiser::new(key.clone(), []);
+        let p = Pseudonymiser::new(key.clone());
         let pk = p.person_id_key("5611784614");
-        let nk = p.national_id_key("029636314865");
         assert_eq!(pk.len(), 32);
+        assert!(
+            pk.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_eq!(pk, Pseudonymiser::new(key).person_id_key("5611784614"));
+        assert_eq!(pk, hex::encode(p.person_id_digest("5611784614")));
         assert_ne!(pk, p.national_id_key("5611784614"));
-        assert_eq!(p.resolve(Some(&pk), Some(&nk)), pk);
-        assert_eq!(p.resolve(None, Some(&nk)), pk);
-        let links = p.take_new_links();
-        assert_eq!(links.len(), 1);
-        // A refused file's links are forgotten.
-        p.discard_pending();
-        assert_eq!(p.resolve(None, Some(&nk)), nk);
-        // A later load that knows the link resolves the number alone to the same person.
-        let mut later = Pseudonymiser::new(key, links);
-        assert_eq!(later.resolve(None, Some(&nk)), pk);
-        let other = Pseudonymiser::new(PseudonymKey::demo(), []);
+        assert!(p.mask("5611784614").starts_with("masked:"));
+        let other = Pseudonymiser::new(PseudonymKey::demo());
         assert_ne!(other.person_id_key("5611784614"), pk);
         assert!(PseudonymKey::from_secret("short").is_none());
     }

@@ -1,20 +1,20 @@
 //! Maps a file's columns to the contract, validates every row, pseudonymises identifiers and
 //! builds Arrow record batches of the canonical schema. Every row read is either in a batch
-//! or a [`Reject`]: `rows_read = rows_loaded + rejects.len()`.
+//! or a [`Reject`]: `rows_read = rows_loaded + rows_rejected`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use ansinh_core::{BenefitType, Delivery, DeliveryKind, Scheme, Sex, Status, YearMonth, schema};
 use arrow::array::{
-    ArrayRef, Date32Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+    ArrayRef, Date32Builder, Int32Builder, Int64Builder, RecordBatch, StringArray, StringBuilder,
 };
 use chrono::{Datelike, NaiveDate};
 
 use crate::error::{Error, Result};
 use crate::fields::{Field, field_for_header, required_columns};
 use crate::geography::{Geography, UnitLevel};
-use crate::pseudonym::{IdentityLink, Pseudonymiser};
+use crate::pseudonym::{Digest, HexKey, Pseudonymiser};
 use crate::reader::RowReader;
 
 /// First month in which extracts no longer need a district code (districts were abolished on
@@ -101,6 +101,13 @@ pub struct Reject {
     pub value: Option<String>,
 }
 
+/// Rejects kept in the summary for reports; all of them go to the sink.
+pub const FIRST_REJECTS_KEPT: usize = 5;
+
+/// Raw rows per chunk at most, whatever `batch_rows` says, and the text a chunk may hold
+/// before it is handed on: together they bound the memory of rows in flight.
+const CHUNK_TEXT_BYTES: usize = 32 * 1024 * 1024;
+
 /// What reading one file produced besides the batches.
 #[derive(Debug, Clone, Default)]
 pub struct ExtractSummary {
@@ -108,14 +115,18 @@ pub struct ExtractSummary {
     pub rows_read: u64,
     /// Rows emitted in batches.
     pub rows_loaded: u64,
-    /// Rows quarantined, in file order.
-    pub rejects: Vec<Reject>,
+    /// Rows quarantined.
+    pub rows_rejected: u64,
+    /// Rows quarantined, by reason code.
+    pub reasons: BTreeMap<&'static str, u64>,
+    /// The first rejects, in file order (at most [`FIRST_REJECTS_KEPT`]).
+    pub first_rejects: Vec<Reject>,
+    /// Identity links sent to the sink.
+    pub links: u64,
     /// Header cells the contract does not know.
     pub extra_columns: Vec<String>,
     /// Form, encoding and delimiter found.
     pub description: String,
-    /// Identity links first seen in this file.
-    pub new_links: Vec<IdentityLink>,
 }
 
 impl ExtractSummary {
@@ -124,9 +135,21 @@ impl ExtractSummary {
         if self.rows_read == 0 {
             0.0
         } else {
-            self.rejects.len() as f64 / self.rows_read as f64
+            self.rows_rejected as f64 / self.rows_read as f64
         }
     }
+}
+
+/// Where an extraction sends what it finds, in file order. Nothing is kept in memory beyond a
+/// few chunks of rows, so a file of any size is read in the same memory.
+pub trait ExtractSink {
+    /// A batch of valid rows in the fact table's schema.
+    fn rows(&mut self, batch: RecordBatch) -> Result<()>;
+    /// Rows quarantined, in file order.
+    fn rejects(&mut self, rejects: &[Reject]) -> Result<()>;
+    /// Pairs of pseudonyms seen on one record (the `person_links` schema), so the staging
+    /// models can give a person one pseudonym across both identifiers.
+    fn links(&mut self, batch: RecordBatch) -> Result<()>;
 }
 
 /// Validates and converts the rows of one delivery.
@@ -135,21 +158,85 @@ pub struct Extractor<'a> {
     period: YearMonth,
     office: String,
     geography: &'a Geography,
-    pseudonymiser: &'a mut Pseudonymiser,
+    pseudonymiser: &'a Pseudonymiser,
     batch_rows: usize,
+    workers: usize,
 }
 
 /// A row rejected at `field` for `reason`, with the raw value to show (masked as needed).
 type Failure<'v> = (Field, RejectReason, &'v str);
 
+/// Raw rows read from the file, handed from the reader to a worker.
+#[derive(Default)]
+struct Chunk {
+    seq: usize,
+    lines: Vec<u64>,
+    /// End of each cell in `text`.
+    cell_ends: Vec<usize>,
+    /// End of each row in `cell_ends`.
+    row_ends: Vec<usize>,
+    text: String,
+}
+
+impl Chunk {
+    fn push(&mut self, line: u64, cells: &[&str]) {
+        self.lines.push(line);
+        for cell in cells {
+            self.text.push_str(cell);
+            self.cell_ends.push(self.text.len());
+        }
+        self.row_ends.push(self.cell_ends.len());
+    }
+
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Calls `visit` with the line and cells of each row, in order.
+    fn for_each<'c>(&'c self, mut visit: impl FnMut(u64, &[&'c str])) {
+        let mut cells: Vec<&str> = Vec::new();
+        let (mut cell, mut start) = (0, 0);
+        for (row, &line) in self.lines.iter().enumerate() {
+            cells.clear();
+            for &end in &self.cell_ends[cell..self.row_ends[row]] {
+                cells.push(&self.text[start..end]);
+                start = end;
+            }
+            cell = self.row_ends[row];
+            visit(line, &cells);
+        }
+    }
+}
+
+/// What a worker made of one chunk.
+struct Checked {
+    seq: usize,
+    rows_read: u64,
+    batch: Option<RecordBatch>,
+    rejects: Vec<Reject>,
+    links: Option<RecordBatch>,
+}
+
+/// The header's mapping to the contract, shared by the workers.
+struct Layout {
+    columns: HashMap<Field, usize>,
+    width: usize,
+}
+
 impl<'a> Extractor<'a> {
-    /// An extractor for `delivery`.
+    /// An extractor for `delivery`, checking rows on `workers` threads (0: one per core).
     pub fn new(
         delivery: &Delivery,
         geography: &'a Geography,
-        pseudonymiser: &'a mut Pseudonymiser,
+        pseudonymiser: &'a Pseudonymiser,
         batch_rows: usize,
+        workers: usize,
     ) -> Self {
+        let workers = if workers == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            workers
+        };
         Self {
             kind: delivery.kind,
             period: delivery.period,
@@ -157,15 +244,18 @@ impl<'a> Extractor<'a> {
             geography,
             pseudonymiser,
             batch_rows: batch_rows.max(1),
+            workers,
         }
     }
 
-    /// Reads every row of `rows`, sending full batches to `sink`.
+    /// Reads every row of `rows` and sends what it finds to `sink`, in file order. One thread
+    /// reads, the workers check rows a chunk at a time, and this thread puts their results
+    /// back in order; bounded queues between them keep at most a few chunks in memory.
     pub fn run(
-        mut self,
+        self,
         file: &str,
-        rows: &mut dyn RowReader,
-        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+        rows: &mut (dyn RowReader + Send),
+        sink: &mut dyn ExtractSink,
     ) -> Result<ExtractSummary> {
         let header: Vec<String> = rows.header().to_vec();
         let mut columns: HashMap<Field, usize> = HashMap::new();
@@ -191,70 +281,207 @@ impl<'a> Extractor<'a> {
                 accepted: field.headers().join(", "),
             });
         }
-
+        let layout = Layout {
+            columns,
+            width: header.len(),
+        };
         let mut summary = ExtractSummary {
             extra_columns,
             description: rows.description(),
             ..Default::default()
         };
-        let mut batch = BatchBuilder::new(self.kind, self.period, &self.office, self.batch_rows);
-        let width = header.len();
-        rows.for_each_row(&mut |line, cells| {
-            summary.rows_read += 1;
+        let aborted = || Error::Aborted {
+            file: file.to_string(),
+        };
+
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(self.workers);
+        let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<Checked>>(self.workers);
+        let batch_rows = self.batch_rows;
+        let this = &self;
+        let layout = &layout;
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                let mut chunk = Chunk::default();
+                let mut seq = 0;
+                rows.for_each_row(&mut |line, cells| {
+                    chunk.push(line, cells);
+                    if chunk.len() >= batch_rows || chunk.text.len() >= CHUNK_TEXT_BYTES {
+                        let full = Chunk {
+                            seq,
+                            ..std::mem::take(&mut chunk)
+                        };
+                        seq += 1;
+                        work_tx.send(full).map_err(|_| aborted())?;
+                    }
+                    Ok(())
+                })?;
+                if chunk.len() > 0 {
+                    work_tx
+                        .send(Chunk { seq, ..chunk })
+                        .map_err(|_| aborted())?;
+                }
+                Ok(())
+            });
+            for _ in 0..this.workers {
+                let work_rx = Arc::clone(&work_rx);
+                let done_tx = done_tx.clone();
+                scope.spawn(move || {
+                    loop {
+                        // The lock is held only while waiting for the next chunk.
+                        let next = match work_rx.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(chunk) = next else { return };
+                        if done_tx.send(this.check(layout, &chunk)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(work_rx);
+            drop(done_tx);
+
+            // Results come back in any order; they are passed on in file order.
+            let emitted = (|| -> Result<()> {
+                let done_rx = done_rx;
+                let mut waiting: BTreeMap<usize, Checked> = BTreeMap::new();
+                let mut next = 0;
+                for checked in done_rx.iter() {
+                    let checked = checked?;
+                    waiting.insert(checked.seq, checked);
+                    while let Some(checked) = waiting.remove(&next) {
+                        next += 1;
+                        summary.rows_read += checked.rows_read;
+                        if let Some(batch) = checked.batch {
+                            summary.rows_loaded += batch.num_rows() as u64;
+                            sink.rows(batch)?;
+                        }
+                        if !checked.rejects.is_empty() {
+                            for reject in &checked.rejects {
+                                *summary.reasons.entry(reject.reason.code()).or_default() += 1;
+                            }
+                            summary.rows_rejected += checked.rejects.len() as u64;
+                            let room =
+                                FIRST_REJECTS_KEPT.saturating_sub(summary.first_rejects.len());
+                            summary
+                                .first_rejects
+                                .extend(checked.rejects.iter().take(room).cloned());
+                            sink.rejects(&checked.rejects)?;
+                        }
+                        if let Some(links) = checked.links {
+                            summary.links += links.num_rows() as u64;
+                            sink.links(links)?;
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            // An error of the reader explains any other: it is what stopped the file.
+            match reader.join() {
+                Ok(Err(e)) if !matches!(e, Error::Aborted { .. }) || emitted.is_ok() => Err(e),
+                Ok(_) => emitted,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })?;
+        Ok(summary)
+    }
+
+    /// Checks the rows of one chunk into a batch, rejects and links.
+    fn check(&self, layout: &Layout, chunk: &Chunk) -> Result<Checked> {
+        let mut batch = BatchBuilder::new(self.kind, self.period, &self.office, chunk.len());
+        let mut rejects = Vec::new();
+        let mut links: Vec<(Digest, Digest)> = Vec::new();
+        let width = layout.width;
+        chunk.for_each(|line, cells| {
             if cells.len() != width {
                 let shown = format!("{} fields, expected {width}", cells.len());
-                summary.rejects.push(Reject {
+                rejects.push(Reject {
                     line,
                     field: "row",
                     reason: RejectReason::WrongFieldCount,
                     value: Some(shown),
                 });
-                return Ok(());
+                return;
             }
             // A cell that did not decode would otherwise be stored changed.
             if let Some(bad) = cells.iter().position(|c| c.contains('\u{FFFD}')) {
-                let field = columns
+                let field = layout
+                    .columns
                     .iter()
                     .find(|(_, i)| **i == bad)
                     .map(|(f, _)| f.name())
                     .unwrap_or("row");
-                summary.rejects.push(Reject {
+                rejects.push(Reject {
                     line,
                     field,
                     reason: RejectReason::InvalidText,
                     value: None,
                 });
-                return Ok(());
+                return;
             }
-            let cell = |f: Field| columns.get(&f).map(|&i| cells[i].trim()).unwrap_or("");
+            let cell = |f: Field| {
+                layout
+                    .columns
+                    .get(&f)
+                    .map(|&i| cells[i].trim())
+                    .unwrap_or("")
+            };
             let outcome = match self.kind {
                 DeliveryKind::Participants => self.participant(&cell, line, &mut batch),
                 DeliveryKind::Beneficiaries => self.beneficiary(&cell, line, &mut batch),
             };
             match outcome {
-                Ok(()) => {
-                    summary.rows_loaded += 1;
-                    if batch.len() >= self.batch_rows {
-                        sink(batch.finish()?)?;
-                    }
-                }
-                Err((field, reason, raw)) => {
-                    let value = self.shown_value(field, raw);
-                    summary.rejects.push(Reject {
-                        line,
-                        field: field.name(),
-                        reason,
-                        value,
-                    });
-                }
+                Ok(Some(link)) => links.push(link),
+                Ok(None) => {}
+                Err((field, reason, raw)) => rejects.push(Reject {
+                    line,
+                    field: field.name(),
+                    reason,
+                    value: self.shown_value(field, raw),
+                }),
             }
-            Ok(())
-        })?;
-        if batch.len() > 0 {
-            sink(batch.finish()?)?;
+        });
+        links.sort_unstable();
+        links.dedup();
+        Ok(Checked {
+            seq: chunk.seq,
+            rows_read: chunk.len() as u64,
+            batch: (batch.len() > 0).then(|| batch.finish()).transpose()?,
+            rejects,
+            links: (!links.is_empty())
+                .then(|| self.links_batch(&links))
+                .transpose()?,
+        })
+    }
+
+    fn links_batch(&self, links: &[(Digest, Digest)]) -> Result<RecordBatch> {
+        let n = links.len();
+        let mut national = StringBuilder::with_capacity(n, n * 32);
+        let mut person = StringBuilder::with_capacity(n, n * 32);
+        for (n, p) in links {
+            national.append_value(HexKey::of(n).as_str());
+            person.append_value(HexKey::of(p).as_str());
         }
-        summary.new_links = self.pseudonymiser.take_new_links();
-        Ok(summary)
+        let period = self.period.to_string();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(national.finish()),
+            Arc::new(person.finish()),
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                self.kind.name(),
+                n,
+            ))),
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                period.as_str(),
+                n,
+            ))),
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                self.office.as_str(),
+                n,
+            ))),
+        ];
+        Ok(RecordBatch::try_new(schema::person_links(), columns)?)
     }
 
     /// A rejected value as stored: identifiers, and anything that could be one or a name,
@@ -274,7 +501,7 @@ impl<'a> Extractor<'a> {
         })
     }
 
-    fn person<'v>(&mut self, cell: &dyn Fn(Field) -> &'v str) -> Result<Person, Failure<'v>> {
+    fn person<'v>(&self, cell: &dyn Fn(Field) -> &'v str) -> Result<Person<'v>, Failure<'v>> {
         let person_id = cell(Field::PersonId);
         let national_id = cell(Field::NationalId);
         if person_id.is_empty() && national_id.is_empty() {
@@ -311,17 +538,39 @@ impl<'a> Extractor<'a> {
             };
             (Field::Sex, reason, sex_text)
         })?;
-        let person_id_key =
-            (!person_id.is_empty()).then(|| self.pseudonymiser.person_id_key(person_id));
-        let national_id_key =
-            (!national_id.is_empty()).then(|| self.pseudonymiser.national_id_key(national_id));
         Ok(Person {
-            person_id_key,
-            national_id_key,
+            person_id: (!person_id.is_empty()).then_some(person_id),
+            national_id: (!national_id.is_empty()).then_some(national_id),
             birth_month,
             precision,
             sex,
         })
+    }
+
+    /// Adds a valid row's person to the batch; returns the identity link it carries, if any.
+    fn push_person(
+        &self,
+        batch: &mut BatchBuilder,
+        person: &Person,
+        district: &str,
+        commune: &str,
+    ) -> Option<(Digest, Digest)> {
+        let person_id = person
+            .person_id
+            .map(|id| self.pseudonymiser.person_id_digest(id));
+        let national_id = person
+            .national_id
+            .map(|id| self.pseudonymiser.national_id_digest(id));
+        let person_hex = person_id.as_ref().map(HexKey::of);
+        let national_hex = national_id.as_ref().map(HexKey::of);
+        batch.push_person(
+            person_hex.as_ref().map(HexKey::as_str),
+            national_hex.as_ref().map(HexKey::as_str),
+            person,
+            district,
+            commune,
+        );
+        national_id.zip(person_id)
     }
 
     fn place<'v>(&self, cell: &dyn Fn(Field) -> &'v str) -> Result<(), Failure<'v>> {
@@ -358,11 +607,11 @@ impl<'a> Extractor<'a> {
     }
 
     fn participant<'v>(
-        &mut self,
+        &self,
         cell: &dyn Fn(Field) -> &'v str,
         line: u64,
         batch: &mut BatchBuilder,
-    ) -> Result<(), Failure<'v>> {
+    ) -> Result<Option<(Digest, Digest)>, Failure<'v>> {
         let person = self.person(cell)?;
         let scheme_text = cell(Field::Scheme);
         let scheme = Scheme::from_code(&scheme_text.to_ascii_uppercase()).ok_or_else(|| {
@@ -418,12 +667,8 @@ impl<'a> Extractor<'a> {
             )
         })?;
 
-        let resolved = self.pseudonymiser.resolve(
-            person.person_id_key.as_deref(),
-            person.national_id_key.as_deref(),
-        );
-        batch.push_person(
-            &resolved,
+        let link = self.push_person(
+            batch,
             &person,
             cell(Field::DistrictCode),
             cell(Field::CommuneCode),
@@ -437,15 +682,15 @@ impl<'a> Extractor<'a> {
             hi_group,
             line,
         });
-        Ok(())
+        Ok(link)
     }
 
     fn beneficiary<'v>(
-        &mut self,
+        &self,
         cell: &dyn Fn(Field) -> &'v str,
         line: u64,
         batch: &mut BatchBuilder,
-    ) -> Result<(), Failure<'v>> {
+    ) -> Result<Option<(Digest, Digest)>, Failure<'v>> {
         let person = self.person(cell)?;
         let benefit_text = cell(Field::BenefitType);
         let benefit =
@@ -481,18 +726,14 @@ impl<'a> Extractor<'a> {
             return Err((Field::StartMonth, RejectReason::FutureDate, start_text));
         }
         self.place(cell)?;
-        let resolved = self.pseudonymiser.resolve(
-            person.person_id_key.as_deref(),
-            person.national_id_key.as_deref(),
-        );
-        batch.push_person(
-            &resolved,
+        let link = self.push_person(
+            batch,
             &person,
             cell(Field::DistrictCode),
             cell(Field::CommuneCode),
         );
         batch.beneficiary(benefit.code(), amount, start, line);
-        Ok(())
+        Ok(link)
     }
 }
 
@@ -522,9 +763,11 @@ fn optional<T>(
     parse(text).map(Some).ok_or(OptionalFailure(None))
 }
 
-struct Person {
-    person_id_key: Option<String>,
-    national_id_key: Option<String>,
+/// A valid row's person, identifiers still raw: they are hashed only when the whole row
+/// is valid.
+struct Person<'v> {
+    person_id: Option<&'v str>,
+    national_id: Option<&'v str>,
     birth_month: NaiveDate,
     precision: &'static str,
     sex: Sex,
@@ -614,6 +857,11 @@ pub(crate) fn parse_amount(text: &str) -> Option<i64> {
 }
 
 fn parse_sex(text: &str) -> Option<Sex> {
+    match text {
+        "1" => return Some(Sex::Male),
+        "0" => return Some(Sex::Female),
+        _ => {}
+    }
     match crate::nfc(text).to_lowercase().as_str() {
         "1" | "nam" => Some(Sex::Male),
         "0" | "nữ" => Some(Sex::Female),
@@ -660,7 +908,7 @@ impl BatchBuilder {
             len: 0,
             person: StringBuilder::with_capacity(capacity, capacity * 32),
             person_id_key: StringBuilder::with_capacity(capacity, capacity * 32),
-            national_id_key: strings(),
+            national_id_key: StringBuilder::with_capacity(capacity, capacity * 32),
             birth_month: Date32Builder::with_capacity(capacity),
             birth_precision: strings(),
             sex: strings(),
@@ -680,13 +928,21 @@ impl BatchBuilder {
         self.len
     }
 
-    fn push_person(&mut self, resolved: &str, person: &Person, district: &str, commune: &str) {
+    /// `person` is the code's pseudonym when the row has the code, else the number's; the
+    /// staging models resolve it across both.
+    fn push_person(
+        &mut self,
+        person_id_key: Option<&str>,
+        national_id_key: Option<&str>,
+        person: &Person,
+        district: &str,
+        commune: &str,
+    ) {
         self.len += 1;
-        self.person.append_value(resolved);
-        self.person_id_key
-            .append_option(person.person_id_key.as_deref());
-        self.national_id_key
-            .append_option(person.national_id_key.as_deref());
+        self.person
+            .append_value(person_id_key.or(national_id_key).unwrap_or_default());
+        self.person_id_key.append_option(person_id_key);
+        self.national_id_key.append_option(national_id_key);
         self.birth_month.append_value(date32(person.birth_month));
         self.birth_precision.append_value(person.precision);
         self.sex.append_value(person.sex.code());
@@ -766,6 +1022,177 @@ impl BatchBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PseudonymKey;
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int64Type;
+
+    /// Rows from memory, failing at `fail_at` (a line) when set.
+    struct Rows {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+        fail_at: Option<u64>,
+    }
+
+    impl RowReader for Rows {
+        fn header(&self) -> &[String] {
+            &self.header
+        }
+
+        fn for_each_row(
+            &mut self,
+            visit: &mut dyn FnMut(u64, &[&str]) -> Result<()>,
+        ) -> Result<()> {
+            for (i, row) in self.rows.iter().enumerate() {
+                let line = i as u64 + 2;
+                if Some(line) == self.fail_at {
+                    return Err(Error::Csv {
+                        file: "t.csv".into(),
+                        line,
+                        message: "unclosed quote".into(),
+                    });
+                }
+                let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+                visit(line, &cells)?;
+            }
+            Ok(())
+        }
+
+        fn description(&self) -> String {
+            "memory".into()
+        }
+    }
+
+    /// `n` BHYT rows; every 10th has a bad sex, every 3rd carries both identifiers (the same
+    /// person's link on every such row of a run of 30).
+    fn rows(n: usize, fail_at: Option<u64>) -> Rows {
+        let header = "ma_so_bhxh,so_dinh_danh,ngay_sinh,gioi_tinh,loai_hinh,trang_thai,ma_huyen,ma_xa,ma_doi_tuong";
+        let rows = (0..n)
+            .map(|i| {
+                let national = if i % 3 == 0 {
+                    format!("{:012}", i / 30)
+                } else {
+                    String::new()
+                };
+                let sex = if i % 10 == 7 { "X" } else { "1" };
+                vec![
+                    format!("{:010}", i / 30),
+                    national,
+                    "02/1991".into(),
+                    sex.into(),
+                    "BHYT".into(),
+                    "1".into(),
+                    "568".into(),
+                    "22302".into(),
+                    "GD".into(),
+                ]
+            })
+            .collect();
+        Rows {
+            header: header.split(',').map(str::to_string).collect(),
+            rows,
+            fail_at,
+        }
+    }
+
+    #[derive(Default)]
+    struct Collect {
+        lines: Vec<i64>,
+        rejects: Vec<u64>,
+        links: usize,
+        stop_after: Option<usize>,
+    }
+
+    impl ExtractSink for Collect {
+        fn rows(&mut self, batch: RecordBatch) -> Result<()> {
+            if self.stop_after.is_some_and(|n| self.lines.len() >= n) {
+                return Err(Error::Aborted {
+                    file: "t.csv".into(),
+                });
+            }
+            let line = batch.column_by_name("source_line").unwrap();
+            self.lines
+                .extend(line.as_primitive::<Int64Type>().values().iter());
+            Ok(())
+        }
+
+        fn rejects(&mut self, rejects: &[Reject]) -> Result<()> {
+            self.rejects.extend(rejects.iter().map(|r| r.line));
+            Ok(())
+        }
+
+        fn links(&mut self, batch: RecordBatch) -> Result<()> {
+            assert_eq!(batch.column(0).null_count(), 0);
+            self.links += batch.num_rows();
+            Ok(())
+        }
+    }
+
+    fn geography() -> Geography {
+        let csv = "unit_code,name,level,parent_code,valid_from,valid_to\n\
+                   56,Khánh Hòa,province,,,\n\
+                   568,Nha Trang,district,56,,\n\
+                   22302,Phường A,commune,568,,\n";
+        Geography::from_csv(csv.as_bytes(), "geo.csv").unwrap()
+    }
+
+    fn extract(
+        rows: &mut Rows,
+        batch_rows: usize,
+        workers: usize,
+        sink: &mut Collect,
+    ) -> Result<ExtractSummary> {
+        let delivery = Delivery {
+            kind: DeliveryKind::Participants,
+            period: YearMonth::new(2024, 1).unwrap(),
+            office: "568".into(),
+        };
+        let geography = geography();
+        let pseudonymiser = Pseudonymiser::new(PseudonymKey::demo());
+        Extractor::new(&delivery, &geography, &pseudonymiser, batch_rows, workers)
+            .run("t.csv", rows, sink)
+    }
+
+    #[test]
+    fn chunks_checked_in_parallel_come_out_in_file_order() {
+        for workers in [1, 3] {
+            let mut sink = Collect::default();
+            let summary = extract(&mut rows(10_000, None), 7, workers, &mut sink).unwrap();
+            assert_eq!(summary.rows_read, 10_000);
+            assert_eq!(summary.rows_loaded + summary.rows_rejected, 10_000);
+            assert_eq!(summary.rows_rejected, 1_000);
+            assert_eq!(summary.reasons.get("invalid_sex"), Some(&1_000));
+            let expected: Vec<i64> = (0..10_000).filter(|i| i % 10 != 7).map(|i| i + 2).collect();
+            assert_eq!(sink.lines, expected);
+            let rejected: Vec<u64> = (0..10_000u64)
+                .filter(|i| i % 10 == 7)
+                .map(|i| i + 2)
+                .collect();
+            assert_eq!(sink.rejects, rejected);
+            let first: Vec<u64> = summary.first_rejects.iter().map(|r| r.line).collect();
+            assert_eq!(first, rejected[..FIRST_REJECTS_KEPT]);
+            // Links are distinct within a chunk; 334 persons carry both identifiers.
+            assert!(sink.links >= 334 && sink.links as u64 == summary.links);
+        }
+    }
+
+    #[test]
+    fn a_read_error_or_a_stopped_sink_ends_the_run_without_hanging() {
+        let mut sink = Collect::default();
+        let err = extract(&mut rows(5_000, Some(3_001)), 100, 2, &mut sink).unwrap_err();
+        assert!(
+            err.to_string().starts_with("t.csv:3001: malformed CSV"),
+            "{err}"
+        );
+        assert!(sink.lines.iter().all(|&l| l < 3_001));
+
+        let mut sink = Collect {
+            stop_after: Some(500),
+            ..Default::default()
+        };
+        let err = extract(&mut rows(50_000, None), 100, 2, &mut sink).unwrap_err();
+        assert!(matches!(err, Error::Aborted { .. }), "{err}");
+        assert!(sink.lines.len() < 1_000);
+    }
 
     #[test]
     fn birth_dates_in_three_precisions() {

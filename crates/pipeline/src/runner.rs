@@ -336,6 +336,8 @@ impl<'w> Loader<'w> {
             let options = IngestOptions {
                 max_reject_ratio: env.config.ingest.max_reject_ratio,
                 batch_rows: env.config.ingest.batch_rows,
+                memory_limit_mb: env.config.ingest.memory_limit_mb,
+                workers: env.config.ingest.workers,
                 encoding,
                 retry_refused: false,
                 force: full_refresh,

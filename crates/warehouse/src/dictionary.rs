@@ -15,7 +15,8 @@ pub fn table_doc(name: &str) -> &'static str {
         "_loads" => "One row per delivery file loaded, restated or refused: the load manifest.",
         "person_links" => {
             "Links between the pseudonym of the 12-digit citizen number and that of the \
-             social-insurance code, for persons who appear with both."
+             social-insurance code, seen on records carrying both; each delivery's links \
+             replace its earlier ones."
         }
         "_runs" => "One row per pipeline run: trigger, status, counts and every step as JSON.",
         "reference.geography" => "Administrative units (province, districts) with validity dates.",
@@ -32,7 +33,7 @@ pub fn column_doc(column: &str) -> &'static str {
         "period" => "The month of the extract (YYYY-MM).",
         "office" => "Code of the delivering office (the district code for district offices).",
         "person" => {
-            "Pseudonym of the person: keyed hash of the citizen number when known, else of the social-insurance code."
+            "Pseudonym of the person as delivered: keyed hash of the social-insurance code when the record has it, else of the citizen number. The staging models resolve it across both through person_links."
         }
         "person_id_key" => "Keyed hash (HMAC-SHA-256) of the 10-digit social-insurance code.",
         "national_id_key" => "Keyed hash of the 12-digit citizen number, when delivered.",

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use ansinh_core::{Delivery, DeliveryKind, columns as c, schema};
 use ansinh_extract::{
-    ExtractSummary, Extractor, Geography, IdentityLink, PseudonymKey, Pseudonymiser, TextEncoding,
-    open_rows,
+    ExtractSink, ExtractSummary, Extractor, Geography, PseudonymKey, Pseudonymiser, Reject,
+    TextEncoding, open_rows,
 };
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use datafusion::error::{DataFusionError, Result as DfResult};
@@ -25,8 +25,8 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::history::{Decision, LoadHistory, LoadRecord, Outcome, to_batch};
 use crate::landing::LandedFile;
-use crate::values::strings;
-use crate::{TableSpec, Warehouse, WriteMode, table_spec, tables};
+use crate::spill::Spill;
+use crate::{FileLayout, TableSpec, Warehouse, WriteMode, table_spec, tables};
 
 /// Settings of a load.
 #[derive(Debug, Clone)]
@@ -42,6 +42,65 @@ pub struct IngestOptions {
     pub retry_refused: bool,
     /// Load files again even when the warehouse holds the same content (a full refresh).
     pub force: bool,
+    /// Memory a load may use, in MiB, whatever the size of the file.
+    pub memory_limit_mb: usize,
+    /// Threads checking rows (0: one per core).
+    pub workers: usize,
+}
+
+/// How a load divides its memory budget between the rows in flight and the Parquet writer.
+/// The figures are what the rows of an extract take in Arrow form and in the writer's
+/// buffers, measured by `bench/ingest/memory.sh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestBudget {
+    /// Threads checking rows.
+    pub workers: usize,
+    /// Rows per chunk read, checked and sent on as one record batch.
+    pub batch_rows: usize,
+    /// Layout of the fact table's data files.
+    pub layout: FileLayout,
+}
+
+impl IngestBudget {
+    /// The program, its runtime and the reference data, before any row is read.
+    pub const BASE_MB: usize = 64;
+    /// Smallest budget accepted.
+    pub const MIN_MB: usize = 128;
+    /// Bytes a row takes in flight: raw text plus its Arrow columns.
+    const ROW_BYTES_IN_FLIGHT: usize = 448;
+    /// Bytes a row takes in the writer's open row group.
+    const ROW_BYTES_IN_WRITER: usize = 256;
+
+    /// The budget for `memory_limit_mb` with `workers` checking threads (0: one per core),
+    /// taking no more than `batch_rows` rows per chunk.
+    pub fn new(memory_limit_mb: usize, batch_rows: usize, workers: usize) -> Self {
+        const MIB: usize = 1024 * 1024;
+        let workers = if workers == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            workers
+        };
+        let available = memory_limit_mb
+            .max(Self::MIN_MB)
+            .saturating_sub(Self::BASE_MB)
+            * MIB;
+        // One chunk with each worker, one queued for each, one waiting to be put back in
+        // order for each, two queued for the writer and one being written.
+        let chunks_in_flight = 3 * workers + 3;
+        let per_chunk = available / 2 / chunks_in_flight / Self::ROW_BYTES_IN_FLIGHT;
+        // The writer holds a data file until it is stored and a row group until it is written.
+        let target_file_bytes = (available / 8).clamp(4 * MIB, 128 * MIB);
+        let row_group_rows =
+            (available / 8 / Self::ROW_BYTES_IN_WRITER).clamp(16 * 1024, 1024 * 1024);
+        Self {
+            workers,
+            batch_rows: batch_rows.min(per_chunk).max(1024),
+            layout: FileLayout {
+                row_group_rows,
+                target_file_bytes: target_file_bytes as u64,
+            },
+        }
+    }
 }
 
 /// A reject as shown to people: file, line, field, reason and (masked) value.
@@ -84,14 +143,11 @@ pub struct LoadReport {
     pub extra_columns: Vec<String>,
 }
 
-/// Rejects shown per file in reports.
-const SHOWN_REJECTS: usize = 5;
-
 /// Loads deliveries into one warehouse, remembering the history and identity links as it goes.
 pub struct Ingestor<'w> {
     warehouse: &'w Warehouse,
     geography: Arc<Geography>,
-    pseudonymiser: Option<Pseudonymiser>,
+    pseudonymiser: Arc<Pseudonymiser>,
     options: IngestOptions,
     history: LoadHistory,
 }
@@ -193,7 +249,7 @@ pub fn file_digest(path: &std::path::Path) -> std::io::Result<(String, i64)> {
 }
 
 impl<'w> Ingestor<'w> {
-    /// Prepares loads into `warehouse` with its `_loads` history; reads the identity links.
+    /// Prepares loads into `warehouse` with its `_loads` history.
     pub async fn new(
         warehouse: &'w Warehouse,
         history: LoadHistory,
@@ -201,30 +257,10 @@ impl<'w> Ingestor<'w> {
         key: PseudonymKey,
         options: IngestOptions,
     ) -> Result<Self> {
-        let links_table = warehouse.table(tables::PERSON_LINKS).await?;
-        let links = if links_table.version().is_some() {
-            let batches = warehouse
-                .query(&format!(
-                    "SELECT {n}, {p} FROM {t}",
-                    n = c::NATIONAL_ID_KEY,
-                    p = c::PERSON_ID_KEY,
-                    t = tables::PERSON_LINKS
-                ))
-                .await?;
-            let national = strings(&batches, c::NATIONAL_ID_KEY)?;
-            let person = strings(&batches, c::PERSON_ID_KEY)?;
-            national
-                .into_iter()
-                .zip(person)
-                .filter_map(|(n, p)| IdentityLink::new(&n?, &p?))
-                .collect()
-        } else {
-            Vec::new()
-        };
         Ok(Self {
             warehouse,
             geography: Arc::new(geography),
-            pseudonymiser: Some(Pseudonymiser::new(key, links)),
+            pseudonymiser: Arc::new(Pseudonymiser::new(key)),
             options,
             history,
         })
@@ -308,20 +344,21 @@ impl<'w> Ingestor<'w> {
             ("ansinh.sha256".to_string(), serde_json::json!(sha256)),
         ];
         let period = delivery.period.to_string();
-        let (extracted, written) = self
-            .stream_into_fact_table(landed, metadata.clone())
+        let read = self
+            .stream_into_fact_table(landed, &sha256, metadata.clone())
             .await?;
-        let summary = match extracted {
-            Ok(summary) => summary,
-            Err(ansinh_extract::Error::Aborted { .. }) => {
-                // The write stopped first: its error is the one to report.
-                self.with_pseudonymiser(Pseudonymiser::discard_pending);
-                return Err(written
-                    .err()
-                    .unwrap_or_else(|| Error::Task("the load was aborted".into())));
+        let (summary, spills) = match (read.extracted, read.spills) {
+            (Ok(summary), Ok(spills)) => (summary, spills),
+            // The write or a spill stopped the reading first: theirs is the error to report.
+            (Err(ansinh_extract::Error::Aborted { .. }), spills) => {
+                return Err(spills.err().unwrap_or_else(|| {
+                    read.written
+                        .err()
+                        .unwrap_or_else(|| Error::Task("the load was aborted".into()))
+                }));
             }
-            Err(unreadable) => {
-                self.with_pseudonymiser(Pseudonymiser::discard_pending);
+            (Ok(_), Err(spill_error)) => return Err(spill_error),
+            (Err(unreadable), _) => {
                 let record = self
                     .record(landed, &sha256, bytes, Outcome::Refused, None, None)
                     .await?;
@@ -333,10 +370,11 @@ impl<'w> Ingestor<'w> {
                 return Ok(report_from(landed, Outcome::Refused, &record));
             }
         };
-        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-        for reject in &summary.rejects {
-            *reasons.entry(reject.reason.code().to_string()).or_default() += 1;
-        }
+        let reasons: BTreeMap<String, u64> = summary
+            .reasons
+            .iter()
+            .map(|(reason, n)| (reason.to_string(), *n))
+            .collect();
         let reason_text = reasons
             .iter()
             .map(|(r, n)| format!("{r} {n}"))
@@ -344,10 +382,9 @@ impl<'w> Ingestor<'w> {
             .join(", ");
         if summary.reject_ratio() > self.options.max_reject_ratio {
             // The fact write was aborted before its commit.
-            self.with_pseudonymiser(Pseudonymiser::discard_pending);
             let message = format!(
                 "{} of {} rows rejected ({:.2}% > max_reject_ratio {:.2}%): {reason_text}",
-                summary.rejects.len(),
+                summary.rows_rejected,
                 summary.rows_read,
                 summary.reject_ratio() * 100.0,
                 self.options.max_reject_ratio * 100.0
@@ -368,49 +405,38 @@ impl<'w> Ingestor<'w> {
             report.first_rejects = first_rejects(&summary);
             return Ok(report);
         }
-        // Everything after the fact commit: rejects and links. On any error the file's links
-        // are forgotten, so they cannot be written with a later file.
-        let committed: Result<i64> = async {
-            let version = written?;
-
-            let had_rejects = previous.as_ref().is_some_and(|p| p.rows_rejected > 0);
-            if !summary.rejects.is_empty() || had_rejects {
-                let rejects = rejects_batch(landed, &sha256, &summary)?;
-                let replace = col(c::KIND)
-                    .eq(lit(delivery.kind.name()))
-                    .and(col(c::PERIOD).eq(lit(period.clone())))
-                    .and(col(c::OFFICE).eq(lit(delivery.office.clone())));
-                self.warehouse
-                    .write(
-                        &table_spec(tables::REJECTS)?,
-                        vec![rejects],
-                        WriteMode::ReplaceWhere(replace),
-                        metadata.clone(),
-                    )
-                    .await?;
-            }
-            if !summary.new_links.is_empty() {
-                let links = links_batch(delivery, &summary.new_links)?;
-                self.warehouse
-                    .write(
-                        &table_spec(tables::PERSON_LINKS)?,
-                        vec![links],
-                        WriteMode::Append,
-                        metadata,
-                    )
-                    .await?;
-            }
-            Ok(version)
+        // After the fact commit, the delivery's rejects and links replace its earlier ones,
+        // streamed from their spills. A failure here leaves no `_loads` row, so the next run
+        // loads the file again.
+        let version = read.written?;
+        let delivery_rows = col(c::KIND)
+            .eq(lit(delivery.kind.name()))
+            .and(col(c::PERIOD).eq(lit(period.clone())))
+            .and(col(c::OFFICE).eq(lit(delivery.office.clone())));
+        let layout = self.budget().layout;
+        let had_rejects = previous.as_ref().is_some_and(|p| p.rows_rejected > 0);
+        if spills.rejects.rows() > 0 || had_rejects {
+            self.warehouse
+                .write_stream(
+                    &table_spec(tables::REJECTS)?,
+                    spills.rejects.into_stream()?,
+                    WriteMode::ReplaceWhere(delivery_rows.clone()),
+                    metadata.clone(),
+                    layout,
+                )
+                .await?;
         }
-        .await;
-        let version = match committed {
-            Ok(version) => version,
-            Err(e) => {
-                self.with_pseudonymiser(Pseudonymiser::discard_pending);
-                return Err(e);
-            }
-        };
-        self.with_pseudonymiser(Pseudonymiser::commit_pending);
+        if spills.links.rows() > 0 || previous.is_some() {
+            self.warehouse
+                .write_stream(
+                    &table_spec(tables::PERSON_LINKS)?,
+                    spills.links.into_stream()?,
+                    WriteMode::ReplaceWhere(delivery_rows),
+                    metadata,
+                    layout,
+                )
+                .await?;
+        }
         let message = (!reason_text.is_empty()).then(|| format!("rejected: {reason_text}"));
         let record = self
             .record(landed, &sha256, bytes, outcome, Some(&summary), message)
@@ -428,50 +454,55 @@ impl<'w> Ingestor<'w> {
         Ok(report)
     }
 
-    fn with_pseudonymiser(&mut self, f: impl FnOnce(&mut Pseudonymiser)) {
-        if let Some(p) = self.pseudonymiser.as_mut() {
-            f(p);
-        }
+    /// How this load divides its memory.
+    fn budget(&self) -> IngestBudget {
+        IngestBudget::new(
+            self.options.memory_limit_mb,
+            self.options.batch_rows,
+            self.options.workers,
+        )
     }
 
-    /// Reads and validates the file on a blocking thread while its batches stream into the
-    /// fact table's partition, so no more than a few batches are ever in memory. When the file
-    /// turns out unreadable or over the reject ratio, the stream ends in an error and the
-    /// write is abandoned before its commit. Returns what reading found and what writing did.
+    /// Reads and validates the file on blocking threads while its batches stream into the
+    /// fact table's partition, and its rejects and links into spill files, so no more than a
+    /// few chunks of rows are ever in memory. When the file turns out unreadable or over the
+    /// reject ratio, the stream ends in an error and the write is abandoned before its
+    /// commit.
     async fn stream_into_fact_table(
         &mut self,
         landed: &LandedFile,
+        sha256: &str,
         metadata: Vec<(String, serde_json::Value)>,
-    ) -> Result<(
-        std::result::Result<ExtractSummary, ansinh_extract::Error>,
-        Result<i64>,
-    )> {
+    ) -> Result<ReadOutcome> {
         let geography = Arc::clone(&self.geography);
-        let mut pseudonymiser = self
-            .pseudonymiser
-            .take()
-            .ok_or_else(|| Error::Task("a previous load did not finish".into()))?;
+        let pseudonymiser = Arc::clone(&self.pseudonymiser);
         let fact = fact_spec(landed.delivery.kind)?;
+        let budget = self.budget();
         let (sender, receiver) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
         let reader_landed = landed.clone();
         let options = self.options.clone();
+        let sha256 = sha256.to_string();
         let reader = tokio::task::spawn_blocking(move || {
             let landed = reader_landed;
+            let mut sink = match LoadSink::new(&landed, &sha256, sender) {
+                Ok(sink) => sink,
+                Err(e) => {
+                    let aborted = ansinh_extract::Error::Aborted {
+                        file: landed.relative.clone(),
+                    };
+                    return (Err(aborted), Err(e));
+                }
+            };
             let result = (|| {
                 let mut rows = open_rows(&landed.path, options.encoding)?;
                 let extractor = Extractor::new(
                     &landed.delivery,
                     &geography,
-                    &mut pseudonymiser,
-                    options.batch_rows,
+                    &pseudonymiser,
+                    budget.batch_rows,
+                    budget.workers,
                 );
-                extractor.run(&landed.relative, rows.as_mut(), &mut |batch| {
-                    sender
-                        .blocking_send(Ok(batch))
-                        .map_err(|_| ansinh_extract::Error::Aborted {
-                            file: landed.relative.clone(),
-                        })
-                })
+                extractor.run(&landed.relative, rows.as_mut(), &mut sink)
             })();
             let refusal = match &result {
                 Ok(summary) if summary.reject_ratio() > options.max_reject_ratio => {
@@ -481,9 +512,11 @@ impl<'w> Ingestor<'w> {
                 Err(e) => Some(e.to_string()),
             };
             if let Some(reason) = refusal {
-                let _ = sender.blocking_send(Err(DataFusionError::Execution(reason)));
+                let _ = sink
+                    .sender
+                    .blocking_send(Err(DataFusionError::Execution(reason)));
             }
-            (pseudonymiser, result)
+            (result, sink.finish())
         });
         let batches = futures::stream::unfold(receiver, |mut receiver| async move {
             receiver.recv().await.map(|item| (item, receiver))
@@ -494,11 +527,20 @@ impl<'w> Ingestor<'w> {
             .and(col(c::OFFICE).eq(lit(landed.delivery.office.clone())));
         let written = self
             .warehouse
-            .write_stream(&fact, stream, WriteMode::ReplaceWhere(replace), metadata)
+            .write_stream(
+                &fact,
+                stream,
+                WriteMode::ReplaceWhere(replace),
+                metadata,
+                budget.layout,
+            )
             .await;
-        let (pseudonymiser, extracted) = reader.await.map_err(|e| Error::Task(e.to_string()))?;
-        self.pseudonymiser = Some(pseudonymiser);
-        Ok((extracted, written))
+        let (extracted, spills) = reader.await.map_err(|e| Error::Task(e.to_string()))?;
+        Ok(ReadOutcome {
+            extracted,
+            written,
+            spills,
+        })
     }
 
     async fn record(
@@ -523,7 +565,7 @@ impl<'w> Ingestor<'w> {
             office: landed.delivery.office.clone(),
             rows_read: summary.map(|s| s.rows_read as i64).unwrap_or(0),
             rows_loaded: summary.map(|s| s.rows_loaded as i64).unwrap_or(0),
-            rows_rejected: summary.map(|s| s.rejects.len() as i64).unwrap_or(0),
+            rows_rejected: summary.map(|s| s.rows_rejected as i64).unwrap_or(0),
             outcome,
             table_version: fact.version().map(|v| v as i64),
             loaded_at: self.history.next_timestamp(),
@@ -571,9 +613,8 @@ fn report_from(landed: &LandedFile, outcome: Outcome, record: &LoadRecord) -> Lo
 
 fn first_rejects(summary: &ExtractSummary) -> Vec<RejectLine> {
     summary
-        .rejects
+        .first_rejects
         .iter()
-        .take(SHOWN_REJECTS)
         .map(|r| RejectLine {
             line: r.line,
             field: r.field.to_string(),
@@ -583,13 +624,93 @@ fn first_rejects(summary: &ExtractSummary) -> Vec<RejectLine> {
         .collect()
 }
 
-fn rejects_batch(
-    landed: &LandedFile,
-    sha256: &str,
-    summary: &ExtractSummary,
-) -> Result<RecordBatch> {
-    let n = summary.rejects.len();
-    let constant = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v; n])) };
+/// What reading a file gave: the extraction's summary, the fact write's version, and the
+/// spilled rejects and links (or what stopped them).
+struct ReadOutcome {
+    extracted: std::result::Result<ExtractSummary, ansinh_extract::Error>,
+    written: Result<i64>,
+    spills: Result<Spills>,
+}
+
+/// A delivery's rejects and identity links, on disk until its facts commit.
+struct Spills {
+    rejects: Spill,
+    links: Spill,
+}
+
+/// Sends a file's rows to the fact write and its rejects and links to spill files.
+struct LoadSink {
+    sender: tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
+    spills: Spills,
+    /// What stopped a spill; the extraction is told only that it was aborted.
+    failed: Option<Error>,
+    landed: LandedFile,
+    sha256: String,
+}
+
+impl LoadSink {
+    fn new(
+        landed: &LandedFile,
+        sha256: &str,
+        sender: tokio::sync::mpsc::Sender<DfResult<RecordBatch>>,
+    ) -> Result<Self> {
+        Ok(Self {
+            sender,
+            spills: Spills {
+                rejects: Spill::new("rejects", schema::rejects())?,
+                links: Spill::new("identity links", schema::person_links())?,
+            },
+            failed: None,
+            landed: landed.clone(),
+            sha256: sha256.to_string(),
+        })
+    }
+
+    fn aborted(&self) -> ansinh_extract::Error {
+        ansinh_extract::Error::Aborted {
+            file: self.landed.relative.clone(),
+        }
+    }
+
+    fn spilled(&mut self, result: Result<()>) -> ansinh_extract::Result<()> {
+        result.map_err(|e| {
+            self.failed = Some(e);
+            self.aborted()
+        })
+    }
+
+    fn finish(self) -> Result<Spills> {
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.spills),
+        }
+    }
+}
+
+impl ExtractSink for LoadSink {
+    fn rows(&mut self, batch: RecordBatch) -> ansinh_extract::Result<()> {
+        self.sender
+            .blocking_send(Ok(batch))
+            .map_err(|_| self.aborted())
+    }
+
+    fn rejects(&mut self, rejects: &[Reject]) -> ansinh_extract::Result<()> {
+        let spilled = rejects_batch(&self.landed, &self.sha256, rejects)
+            .and_then(|batch| self.spills.rejects.push(&batch));
+        self.spilled(spilled)
+    }
+
+    fn links(&mut self, batch: RecordBatch) -> ansinh_extract::Result<()> {
+        let spilled = self.spills.links.push(&batch);
+        self.spilled(spilled)
+    }
+}
+
+fn rejects_batch(landed: &LandedFile, sha256: &str, rejects: &[Reject]) -> Result<RecordBatch> {
+    let n = rejects.len();
+    let constant = |v: &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, n)))
+    };
     let columns: Vec<ArrayRef> = vec![
         constant(landed.delivery.kind.name()),
         constant(&landed.delivery.period.to_string()),
@@ -597,55 +718,29 @@ fn rejects_batch(
         constant(&landed.relative),
         constant(sha256),
         Arc::new(
-            summary
-                .rejects
+            rejects
                 .iter()
                 .map(|r| Some(r.line as i64))
                 .collect::<Int64Array>(),
         ),
         Arc::new(
-            summary
-                .rejects
+            rejects
                 .iter()
                 .map(|r| Some(r.field))
                 .collect::<StringArray>(),
         ),
         Arc::new(
-            summary
-                .rejects
+            rejects
                 .iter()
                 .map(|r| Some(r.reason.code()))
                 .collect::<StringArray>(),
         ),
         Arc::new(
-            summary
-                .rejects
+            rejects
                 .iter()
                 .map(|r| r.value.as_deref())
                 .collect::<StringArray>(),
         ),
     ];
     Ok(RecordBatch::try_new(schema::rejects(), columns)?)
-}
-
-fn links_batch(delivery: &Delivery, links: &[IdentityLink]) -> Result<RecordBatch> {
-    let n = links.len();
-    let period = delivery.period.to_string();
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            links.iter().map(IdentityLink::national_id_key),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            links.iter().map(IdentityLink::person_id_key),
-        )),
-        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-            period.as_str(),
-            n,
-        ))),
-        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-            delivery.office.as_str(),
-            n,
-        ))),
-    ];
-    Ok(RecordBatch::try_new(schema::person_links(), columns)?)
 }

@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod landing;
 mod location;
 pub mod reference;
+mod spill;
 pub mod status;
 pub mod storage;
 pub mod values;
@@ -92,7 +93,7 @@ pub fn table_specs() -> Vec<TableSpec> {
         TableSpec {
             name: tables::PERSON_LINKS,
             schema: schema::person_links,
-            partitions: &[],
+            partitions: &[c::KIND, c::PERIOD, c::OFFICE],
         },
         TableSpec {
             name: tables::RUNS,
@@ -179,10 +180,30 @@ impl datafusion::physical_plan::streaming::PartitionStream for OnceStream {
     }
 }
 
-/// Rows of a Parquet row group in Delta data files.
-const ROW_GROUP_ROWS: usize = 131_072;
-/// Size at which a Delta data file is closed and a new one started.
-const TARGET_FILE_BYTES: u64 = 32 * 1024 * 1024;
+/// How a write lays out its Parquet data files; both sizes bound what it holds in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLayout {
+    /// Rows of a Parquet row group, held in memory until written.
+    pub row_group_rows: usize,
+    /// Size at which a data file is closed and a new one started.
+    pub target_file_bytes: u64,
+}
+
+impl Default for FileLayout {
+    fn default() -> Self {
+        Self {
+            row_group_rows: 131_072,
+            target_file_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Columns of keyed hashes: nearly every value is distinct, so a dictionary only costs time.
+const DISTINCT_COLUMNS: [&str; 3] = [
+    ansinh_core::columns::PERSON,
+    ansinh_core::columns::PERSON_ID_KEY,
+    ansinh_core::columns::NATIONAL_ID_KEY,
+];
 
 /// Which state of the tables to read.
 #[derive(Debug, Clone, PartialEq)]
@@ -321,7 +342,8 @@ impl Warehouse {
         };
         let table = self.table(spec.name).await?;
         let builder = table.write(batches);
-        self.commit(spec, builder, mode, metadata).await
+        self.commit(spec, builder, mode, metadata, FileLayout::default())
+            .await
     }
 
     /// Writes the batches of `stream` into table `spec` without holding them: they go to
@@ -333,6 +355,7 @@ impl Warehouse {
         stream: datafusion::physical_plan::SendableRecordBatchStream,
         mode: WriteMode,
         metadata: Vec<(String, serde_json::Value)>,
+        layout: FileLayout,
     ) -> Result<i64> {
         let plan_error = |source| Error::Query {
             table: spec.name.into(),
@@ -351,7 +374,7 @@ impl Warehouse {
         .map_err(plan_error)?;
         let table = self.table(spec.name).await?;
         let builder = table.write(Vec::new()).with_input_plan(plan);
-        self.commit(spec, builder, mode, metadata).await
+        self.commit(spec, builder, mode, metadata, layout).await
     }
 
     async fn commit(
@@ -360,18 +383,28 @@ impl Warehouse {
         builder: deltalake::operations::write::WriteBuilder,
         mode: WriteMode,
         metadata: Vec<(String, serde_json::Value)>,
+        layout: FileLayout,
     ) -> Result<i64> {
         let exists = self.table(spec.name).await?.version().is_some();
         // Bounded buffers: a row group is held in memory until written, and a data file until
-        // it is stored; both are kept small enough for a fixed memory budget.
-        let writer_properties = parquet::file::properties::WriterProperties::builder()
-            .set_compression(parquet::basic::Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .build();
+        // it is stored; the layout keeps both within the load's memory budget. Zstd at its
+        // fastest level halves the hex pseudonyms, which Snappy leaves as they are.
+        let mut writer_properties = parquet::file::properties::WriterProperties::builder()
+            // The default level is 1, the fastest.
+            .set_compression(parquet::basic::Compression::ZSTD(
+                parquet::basic::ZstdLevel::default(),
+            ))
+            .set_max_row_group_row_count(Some(layout.row_group_rows));
+        for column in DISTINCT_COLUMNS {
+            writer_properties = writer_properties.set_column_dictionary_enabled(
+                parquet::schema::types::ColumnPath::from(column),
+                false,
+            );
+        }
         let mut builder = builder
             .with_partition_columns(spec.partitions.iter().copied())
-            .with_writer_properties(writer_properties)
-            .with_target_file_size(std::num::NonZeroU64::new(TARGET_FILE_BYTES))
+            .with_writer_properties(writer_properties.build())
+            .with_target_file_size(std::num::NonZeroU64::new(layout.target_file_bytes))
             .with_commit_properties(CommitProperties::default().with_metadata(metadata));
         builder = match (mode, exists) {
             (WriteMode::Append, _) | (WriteMode::ReplaceWhere(_), false) => {

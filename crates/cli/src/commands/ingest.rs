@@ -135,6 +135,8 @@ pub async fn ingest_landing(
     let options = IngestOptions {
         max_reject_ratio: config.ingest.max_reject_ratio,
         batch_rows: config.ingest.batch_rows,
+        memory_limit_mb: config.ingest.memory_limit_mb,
+        workers: config.ingest.workers,
         encoding,
         retry_refused,
         force: false,
