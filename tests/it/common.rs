@@ -86,7 +86,13 @@ impl Site {
 
     /// `ansinh ingest --all` with the test key, plus `args`.
     pub fn ingest(&self, args: &[&str]) -> Run {
+        self.ingest_with(&[], args)
+    }
+
+    /// `ansinh ingest --all` with the test key and `env` set, plus `args`.
+    pub fn ingest_with(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
         let mut cmd = ansinh(self.path());
+        cmd.envs(env.iter().copied());
         cmd.env("ANSINH_PSEUDONYM_KEY", TEST_KEY)
             .arg("--landing")
             .arg(self.landing())

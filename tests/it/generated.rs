@@ -79,6 +79,40 @@ fn generated_sample_loads_to_the_manifest_counts_and_reloading_changes_nothing()
 }
 
 #[test]
+fn threads_and_memory_budget_change_nothing_in_the_tables() {
+    // Messy data, so rejects and links are spilled too; chunks of 1,024 rows, so every file is
+    // checked in many chunks, by one thread and by three.
+    let tables = |env: &[(&str, &str)]| {
+        let site = Site::new();
+        site.generate("2024-01", "2024-01", 0.01, true);
+        let out = site.ingest_with(env, &[]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        [
+            "SELECT * FROM participants ORDER BY office, source_line",
+            "SELECT * FROM beneficiaries ORDER BY office, source_line",
+            "SELECT kind, period, office, line, field, reason, value FROM rejects \
+             ORDER BY kind, office, line",
+            "SELECT DISTINCT * FROM person_links ORDER BY 3, 5, 1, 2",
+            "SELECT file, rows_read, rows_loaded, rows_rejected, outcome FROM _loads ORDER BY file",
+        ]
+        .map(|sql| rows(&site.query(sql)))
+    };
+    let defaults = tables(&[]);
+    assert!(defaults[2].len() > 10, "the messy sample has rejects");
+    assert!(!defaults[3].is_empty(), "and identity links");
+    for workers in ["1", "3"] {
+        let small = tables(&[
+            ("ANSINH_INGEST__WORKERS", workers),
+            ("ANSINH_INGEST__BATCH_ROWS", "1"),
+            ("ANSINH_INGEST__MEMORY_LIMIT_MB", "192"),
+        ]);
+        for (a, b) in defaults.iter().zip(&small) {
+            assert!(a == b, "{workers} workers: {} rows vs {}", a.len(), b.len());
+        }
+    }
+}
+
+#[test]
 fn the_generate_command_is_deterministic() {
     let site = crate::common::Site::new();
     let run = |out: &str| {

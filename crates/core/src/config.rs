@@ -234,7 +234,7 @@ const SETTINGS: &[Setting] = &[
         key: "ingest.memory_limit_mb",
         doc: "Memory a load may use, in MiB, whatever the size of its file: rows in flight and the\n\
               Parquet writer's buffers are sized to fit. Rejects and identity links go to\n\
-              temporary files until the load commits. At least 128.",
+              temporary files until the load commits. At least 192.",
         env: "ANSINH_INGEST__MEMORY_LIMIT_MB",
     },
     Setting {
@@ -493,8 +493,8 @@ impl Config {
         if self.ingest.batch_rows == 0 {
             return bad("ingest.batch_rows", "must be at least 1");
         }
-        if self.ingest.memory_limit_mb < 128 {
-            return bad("ingest.memory_limit_mb", "must be at least 128");
+        if self.ingest.memory_limit_mb < 192 {
+            return bad("ingest.memory_limit_mb", "must be at least 192");
         }
         if !["auto", "utf-8", "windows-1258"].contains(&self.ingest.encoding.as_str()) {
             return bad("ingest.encoding", "must be auto, utf-8 or windows-1258");

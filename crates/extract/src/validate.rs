@@ -171,10 +171,10 @@ type Failure<'v> = (Field, RejectReason, &'v str);
 struct Chunk {
     seq: usize,
     lines: Vec<u64>,
-    /// End of each cell in `text`.
-    cell_ends: Vec<usize>,
+    /// End of each cell in `text` (a chunk's text stays far below 4 GiB).
+    cell_ends: Vec<u32>,
     /// End of each row in `cell_ends`.
-    row_ends: Vec<usize>,
+    row_ends: Vec<u32>,
     text: String,
 }
 
@@ -183,9 +183,9 @@ impl Chunk {
         self.lines.push(line);
         for cell in cells {
             self.text.push_str(cell);
-            self.cell_ends.push(self.text.len());
+            self.cell_ends.push(self.text.len() as u32);
         }
-        self.row_ends.push(self.cell_ends.len());
+        self.row_ends.push(self.cell_ends.len() as u32);
     }
 
     fn len(&self) -> usize {
@@ -198,11 +198,13 @@ impl Chunk {
         let (mut cell, mut start) = (0, 0);
         for (row, &line) in self.lines.iter().enumerate() {
             cells.clear();
-            for &end in &self.cell_ends[cell..self.row_ends[row]] {
+            let row_end = self.row_ends[row] as usize;
+            for &end in &self.cell_ends[cell..row_end] {
+                let end = end as usize;
                 cells.push(&self.text[start..end]);
                 start = end;
             }
-            cell = self.row_ends[row];
+            cell = row_end;
             visit(line, &cells);
         }
     }
@@ -297,6 +299,13 @@ impl<'a> Extractor<'a> {
         let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(self.workers);
         let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<Checked>>(self.workers);
+        // A chunk is read only with a ticket, given back once its results are passed on: a
+        // slow chunk cannot make the others pile up while they wait for it.
+        let in_flight = Self::chunks_in_flight(self.workers);
+        let (ticket_tx, ticket_rx) = std::sync::mpsc::sync_channel::<()>(in_flight);
+        for _ in 0..in_flight {
+            let _ = ticket_tx.send(());
+        }
         let batch_rows = self.batch_rows;
         let this = &self;
         let layout = &layout;
@@ -304,6 +313,10 @@ impl<'a> Extractor<'a> {
             let reader = scope.spawn(move || {
                 let mut chunk = Chunk::default();
                 let mut seq = 0;
+                let send = |chunk: Chunk| -> Result<()> {
+                    ticket_rx.recv().map_err(|_| aborted())?;
+                    work_tx.send(chunk).map_err(|_| aborted())
+                };
                 rows.for_each_row(&mut |line, cells| {
                     chunk.push(line, cells);
                     if chunk.len() >= batch_rows || chunk.text.len() >= CHUNK_TEXT_BYTES {
@@ -312,14 +325,12 @@ impl<'a> Extractor<'a> {
                             ..std::mem::take(&mut chunk)
                         };
                         seq += 1;
-                        work_tx.send(full).map_err(|_| aborted())?;
+                        send(full)?;
                     }
                     Ok(())
                 })?;
                 if chunk.len() > 0 {
-                    work_tx
-                        .send(Chunk { seq, ..chunk })
-                        .map_err(|_| aborted())?;
+                    send(Chunk { seq, ..chunk })?;
                 }
                 Ok(())
             });
@@ -346,6 +357,7 @@ impl<'a> Extractor<'a> {
             // Results come back in any order; they are passed on in file order.
             let emitted = (|| -> Result<()> {
                 let done_rx = done_rx;
+                let ticket_tx = ticket_tx;
                 let mut waiting: BTreeMap<usize, Checked> = BTreeMap::new();
                 let mut next = 0;
                 for checked in done_rx.iter() {
@@ -374,6 +386,7 @@ impl<'a> Extractor<'a> {
                             summary.links += links.num_rows() as u64;
                             sink.links(links)?;
                         }
+                        let _ = ticket_tx.send(());
                     }
                 }
                 Ok(())
@@ -386,6 +399,12 @@ impl<'a> Extractor<'a> {
             }
         })?;
         Ok(summary)
+    }
+
+    /// Chunks read but not yet passed on, at most, with `workers` threads checking them: one
+    /// in each worker's hands and one finished, waiting for an earlier one, for each.
+    pub fn chunks_in_flight(workers: usize) -> usize {
+        2 * workers.max(1) + 1
     }
 
     /// Checks the rows of one chunk into a batch, rejects and links.

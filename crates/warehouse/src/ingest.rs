@@ -63,9 +63,9 @@ pub struct IngestBudget {
 
 impl IngestBudget {
     /// The program, its runtime and the reference data, before any row is read.
-    pub const BASE_MB: usize = 64;
+    pub const BASE_MB: usize = 128;
     /// Smallest budget accepted.
-    pub const MIN_MB: usize = 128;
+    pub const MIN_MB: usize = 192;
     /// Bytes a row takes in flight: raw text plus its Arrow columns.
     const ROW_BYTES_IN_FLIGHT: usize = 448;
     /// Bytes a row takes in the writer's open row group.
@@ -80,13 +80,16 @@ impl IngestBudget {
         } else {
             workers
         };
+        // Half of the rest is left for what the allocator keeps of freed buffers and for its
+        // fragmentation over a long file (measured by `bench/ingest/memory.sh`).
         let available = memory_limit_mb
             .max(Self::MIN_MB)
             .saturating_sub(Self::BASE_MB)
-            * MIB;
-        // One chunk with each worker, one queued for each, one waiting to be put back in
-        // order for each, two queued for the writer and one being written.
-        let chunks_in_flight = 3 * workers + 3;
+            * MIB
+            / 2;
+        // The chunks between reader and workers, two queued for the writer and one being
+        // written.
+        let chunks_in_flight = Extractor::chunks_in_flight(workers) + 3;
         let per_chunk = available / 2 / chunks_in_flight / Self::ROW_BYTES_IN_FLIGHT;
         // The writer holds a data file until it is stored and a row group until it is written.
         let target_file_bytes = (available / 8).clamp(4 * MIB, 128 * MIB);
@@ -743,4 +746,41 @@ fn rejects_batch(landed: &LandedFile, sha256: &str, rejects: &[Reject]) -> Resul
         ),
     ];
     Ok(RecordBatch::try_new(schema::rejects(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_sizes_chunks_and_files_to_the_limit() {
+        let small = IngestBudget::new(192, 65_536, 2);
+        let default = IngestBudget::new(512, 65_536, 2);
+        let large = IngestBudget::new(4096, 65_536, 2);
+        // Chunks grow with the budget up to `batch_rows`; files and row groups grow with it.
+        assert!(small.batch_rows < default.batch_rows);
+        assert_eq!(large.batch_rows, 65_536);
+        assert!(small.layout.target_file_bytes < default.layout.target_file_bytes);
+        assert!(small.layout.row_group_rows < default.layout.row_group_rows);
+        assert_eq!(large.layout.target_file_bytes, 128 * 1024 * 1024);
+        // What the budget plans to hold stays within half of the limit above the base.
+        for budget_mb in [192, 256, 512, 1024, 4096] {
+            let b = IngestBudget::new(budget_mb, 65_536, 2);
+            let chunks = (Extractor::chunks_in_flight(b.workers) + 3)
+                * b.batch_rows
+                * IngestBudget::ROW_BYTES_IN_FLIGHT;
+            let writer = b.layout.target_file_bytes as usize
+                + b.layout.row_group_rows * IngestBudget::ROW_BYTES_IN_WRITER;
+            let above_base = (budget_mb - IngestBudget::BASE_MB) * 1024 * 1024;
+            assert!(
+                chunks + writer <= above_base / 2,
+                "{budget_mb}: {}",
+                chunks + writer
+            );
+        }
+        // A budget below the minimum is raised to it; more workers mean smaller chunks.
+        assert_eq!(IngestBudget::new(10, 65_536, 2), small);
+        assert!(IngestBudget::new(192, 65_536, 8).batch_rows < small.batch_rows);
+        assert_eq!(IngestBudget::new(512, 1_000, 2).batch_rows, 1_024);
+    }
 }

@@ -372,8 +372,26 @@ impl Warehouse {
         )
         .and_then(|b| b.build())
         .map_err(plan_error)?;
+        // One stream in, one writer out. With more target partitions the planner would split
+        // the stream round-robin and delta-rs would hash it back by partition columns; every
+        // row of a delivery has the same partition values, so all of them would queue for one
+        // writer in the repartition's unbounded buffer.
+        let overrides = HashMap::from([(
+            "datafusion.execution.target_partitions".to_string(),
+            "1".to_string(),
+        )]);
+        let session = deltalake::delta_datafusion::DeltaSessionContext::new_with_session_overrides(
+            &overrides,
+        )
+        .map_err(|source| Error::Delta {
+            table: spec.name.into(),
+            source,
+        })?;
         let table = self.table(spec.name).await?;
-        let builder = table.write(Vec::new()).with_input_plan(plan);
+        let builder = table
+            .write(Vec::new())
+            .with_input_plan(plan)
+            .with_session_state(Arc::new(session.state()));
         self.commit(spec, builder, mode, metadata, layout).await
     }
 
