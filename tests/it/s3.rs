@@ -19,6 +19,8 @@ use crate::common::{Run, Site, TEST_KEY, ansinh, manifest_counts, run};
 struct Moto {
     child: Child,
     port: u16,
+    /// The server's request log.
+    log: tempfile::NamedTempFile,
 }
 
 impl Moto {
@@ -30,10 +32,11 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
+        let log = tempfile::NamedTempFile::new().unwrap();
         let child = match Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().unwrap())
             .spawn()
         {
             Ok(child) => child,
@@ -46,13 +49,18 @@ impl Moto {
                 return None;
             }
         };
-        let moto = Moto { child, port };
+        let moto = Moto { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "moto_server did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
         Some(moto)
+    }
+
+    /// The request lines logged so far ("GET /bucket/key HTTP/1.1" ...).
+    fn requests(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap()
     }
 
     fn endpoint(&self) -> String {
@@ -208,6 +216,12 @@ fn s3_landing_and_warehouse_load_restate_and_refuse_as_on_a_local_disk() {
         &["ingest", "--all"],
     ));
     assert_ok(&first);
+    let downloads = |log: &str, office: &str| {
+        log.contains(&format!(
+            "\"GET /landing/in/2024-01/{office}_2024-01_participants.csv "
+        ))
+    };
+    assert!(downloads(&moto.requests(), "570"));
     assert!(
         first.stdout.contains("deliveries: 18 loaded"),
         "{}",
@@ -216,7 +230,9 @@ fn s3_landing_and_warehouse_load_restate_and_refuse_as_on_a_local_disk() {
     let expected = manifest_counts(&manifest, "participants");
     assert_eq!(participant_counts(&moto, &site, warehouse), expected);
 
-    // Loading again changes nothing.
+    // Loading again changes nothing, and downloads nothing: the objects' tags and sizes are
+    // those recorded in `_loads`.
+    let logged = moto.requests().len();
     let again = run(command(
         &moto,
         &site,
@@ -230,6 +246,12 @@ fn s3_landing_and_warehouse_load_restate_and_refuse_as_on_a_local_disk() {
         "{}",
         again.stdout
     );
+    let during = moto.requests()[logged..].to_string();
+    assert!(
+        during.contains("GET /landing?"),
+        "the landing area is listed"
+    );
+    assert!(!during.contains("GET /landing/in/"), "{during}");
 
     // A corrected file restates its office-month: one row fewer.
     let file = site.landing().join("2024-01/568_2024-01_participants.csv");
@@ -247,6 +269,7 @@ fn s3_landing_and_warehouse_load_restate_and_refuse_as_on_a_local_disk() {
     )
     .unwrap();
     moto.upload(&site.landing().join("2024-01"), "landing", "in/2024-01/");
+    let logged = moto.requests().len();
     let third = run(command(
         &moto,
         &site,
@@ -260,6 +283,13 @@ fn s3_landing_and_warehouse_load_restate_and_refuse_as_on_a_local_disk() {
         "{}",
         third.stdout
     );
+    // Every object was uploaded again; only the two whose content changed are downloaded.
+    let during = moto.requests()[logged..].to_string();
+    assert!(
+        downloads(&during, "568") && downloads(&during, "569"),
+        "{during}"
+    );
+    assert!(!downloads(&during, "570"), "{during}");
     let counts = participant_counts(&moto, &site, warehouse);
     let office = |c: &BTreeMap<Vec<String>, i64>, o: &str| -> i64 {
         c.iter().filter(|(k, _)| k[1] == o).map(|(_, n)| n).sum()
@@ -317,6 +347,38 @@ fn s3_landing_and_warehouse_load_restate_and_refuse_as_on_a_local_disk() {
     let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert!(status["lock"].is_null());
     assert_eq!(status["runs"].as_array().unwrap().len(), 1);
+
+    // A landing area that cannot be listed stops the run before any step: exit 3, and the
+    // failed attempt is in `_runs` with the reason.
+    let mut cmd = command(
+        &moto,
+        &site,
+        "s3://no-such-bucket/in",
+        warehouse,
+        &["run", "--format", "json"],
+    );
+    cmd.env("ANSINH_RUN__PIPELINES", &pipes)
+        .env("ANSINH_STORAGE__MAX_RETRIES", "0");
+    let unlisted = run(cmd);
+    assert_eq!(unlisted.code, 3, "{}", unlisted.stderr);
+    let history = run(command(
+        &moto,
+        &site,
+        landing,
+        warehouse,
+        &["history", "--format", "json"],
+    ));
+    assert_ok(&history);
+    let runs: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let latest = &runs.as_array().unwrap()[0];
+    assert_eq!(latest["status"], "failed", "{latest:#}");
+    assert!(
+        latest["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-bucket"),
+        "{latest:#}"
+    );
 }
 
 #[test]

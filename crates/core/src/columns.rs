@@ -65,6 +65,8 @@ pub const LOADED_AT: &str = "loaded_at";
 pub const MESSAGE: &str = "message";
 /// Columns of the file that the contract does not know (ignored).
 pub const EXTRA_COLUMNS: &str = "extra_columns";
+/// The object store's entity tag of a remote file when it was loaded.
+pub const ETAG: &str = "etag";
 
 /// 1-based line of a rejected row in its file.
 pub const LINE: &str = "line";

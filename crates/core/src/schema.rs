@@ -91,6 +91,7 @@ pub fn loads() -> SchemaRef {
         ),
         text(c::MESSAGE, true),
         text(c::EXTRA_COLUMNS, true),
+        text(c::ETAG, true),
     ]))
 }
 

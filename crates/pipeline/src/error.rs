@@ -56,6 +56,8 @@ pub enum Error {
         source_dir: String,
         /// What went wrong.
         message: String,
+        /// Whether it was the store failing (retry later) rather than the source's setting.
+        transient: bool,
     },
     /// A warehouse operation failed.
     #[error(transparent)]
@@ -79,6 +81,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Locked { .. } | Error::Lock { .. } => true,
+            Error::Source { transient, .. } => *transient,
             Error::Warehouse(e) => e.is_transient(),
             Error::Models(ansinh_models::Error::Write { .. }) => true,
             Error::Models(ansinh_models::Error::Warehouse(e)) => e.is_transient(),

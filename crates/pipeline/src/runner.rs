@@ -12,7 +12,7 @@ use ansinh_extract::{Geography, PseudonymKey, TextEncoding, UnitLevel};
 use ansinh_models::freshness::{State, fingerprints, freshness};
 use ansinh_models::{Project, Target, build_fingerprinted, run_tests, select};
 use ansinh_warehouse::history::{Decision, LoadHistory, Outcome};
-use ansinh_warehouse::ingest::{IngestOptions, Ingestor, digest};
+use ansinh_warehouse::ingest::{IngestOptions, Ingestor, identify};
 use ansinh_warehouse::landing::{LandedFile, LandingArea};
 use ansinh_warehouse::reference::load_reference;
 use ansinh_warehouse::{Warehouse, tables};
@@ -129,6 +129,7 @@ async fn plan_deliveries(
             pipeline: pipeline.name.clone(),
             source_dir: source.text().to_string(),
             message: e.to_string(),
+            transient: e.is_transient(),
         })?;
     let mut by_period: BTreeMap<YearMonth, Vec<LandedFile>> = BTreeMap::new();
     for file in listing.files {
@@ -180,7 +181,7 @@ async fn plan_deliveries(
             ambiguous: ambiguous.remove(&period).unwrap_or_default(),
         };
         for file in files {
-            let (sha256, _) = digest(&file).await?;
+            let (sha256, _) = identify(&file, history).await?;
             let why = match history.decide(&file.delivery, &sha256) {
                 Decision::Load { previous: None } => Some("new"),
                 Decision::Load { previous: Some(_) } => Some("changed"),
@@ -401,6 +402,26 @@ pub async fn run(
                 tracing::error!(run_id = %record.run_id, "cannot record the run in _runs: {e}");
             }
             Ok(RunOutcome { record, plan })
+        }
+        // An infrastructure error outside a step (listing the landing area, reading the
+        // history) is recorded as well, so that `history` shows the failed attempt.
+        Err(e) if !options.dry_run && e.is_transient() => {
+            let names: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
+            let mut step = Step::new(&names.join(","), "plan", None);
+            step.status = RunStatus::Failed;
+            step.message = Some(e.to_string());
+            let record = finish(
+                &run_id,
+                pipelines,
+                options,
+                started,
+                vec![step],
+                Some(e.to_string()),
+            );
+            if let Err(write) = runs::append(&warehouse, &record).await {
+                tracing::error!(run_id = %record.run_id, "cannot record the run in _runs: {write}");
+            }
+            Err(e)
         }
         Err(e) => Err(e),
     };

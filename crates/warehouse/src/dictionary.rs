@@ -66,6 +66,10 @@ pub fn column_doc(column: &str) -> &'static str {
         "loaded_at" => "When the file was loaded (UTC).",
         "message" => "Why a file was refused, rejects by reason, or why a run stopped.",
         "extra_columns" => "Columns of the file the contract does not know (ignored).",
+        "etag" => {
+            "The object store's entity tag of a remote file: an unchanged tag and size spare \
+             the next run from downloading the file to hash it."
+        }
         "line" => "Line of the file.",
         "field" => "The field that failed validation.",
         "reason" => "Why the row was rejected.",

@@ -82,6 +82,8 @@ pub struct LoadRecord {
     pub message: Option<String>,
     /// Columns the contract does not know.
     pub extra_columns: Option<String>,
+    /// Entity tag of the remote object the file was read from.
+    pub etag: Option<String>,
 }
 
 impl LoadRecord {
@@ -129,6 +131,14 @@ impl LoadHistory {
             .await?;
         let s = |name| strings(&batches, name);
         let i = |name| integers(&batches, name);
+        // Tables written before `etag` existed lack the column.
+        let etags = match batches
+            .first()
+            .map(|b| b.schema().index_of(c::ETAG).is_ok())
+        {
+            Some(true) => s(c::ETAG)?,
+            _ => Vec::new(),
+        };
         let (file, sha, kind, period, office, outcome, message, extra) = (
             s(c::FILE)?,
             s(c::SHA256)?,
@@ -166,6 +176,7 @@ impl LoadHistory {
                         loaded_at: at[r]?,
                         message: message[r].clone(),
                         extra_columns: extra[r].clone(),
+                        etag: etags.get(r).cloned().flatten(),
                     })
                 })();
                 record.ok_or_else(|| {
@@ -179,6 +190,17 @@ impl LoadHistory {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { records })
+    }
+
+    /// The SHA-256 recorded for `file` when it was last read as the object with entity tag
+    /// `etag` and `bytes` bytes: the same object again need not be downloaded to be hashed.
+    pub fn known_digest(&self, file: &str, etag: &str, bytes: i64) -> Option<&str> {
+        self.records
+            .iter()
+            .rev()
+            .find(|r| r.file == file)
+            .filter(|r| r.etag.as_deref() == Some(etag) && r.bytes == bytes)
+            .map(|r| r.sha256.as_str())
     }
 
     /// Every record, oldest first.
@@ -272,6 +294,83 @@ pub fn to_batch(records: &[LoadRecord]) -> Result<RecordBatch> {
         ),
         text(|r| r.message.as_deref()),
         text(|r| r.extra_columns.as_deref()),
+        text(|r| r.etag.as_deref()),
     ];
     Ok(RecordBatch::try_new(schema::loads(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::Schema;
+
+    use super::*;
+    use crate::{TableSpec, WriteMode};
+
+    /// `_loads` as written before it had `etag`.
+    fn loads_without_etag() -> arrow::datatypes::SchemaRef {
+        let fields: Vec<_> = schema::loads()
+            .fields()
+            .iter()
+            .filter(|f| f.name() != c::ETAG)
+            .cloned()
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
+
+    fn record(file: &str, etag: Option<&str>) -> LoadRecord {
+        LoadRecord {
+            file: file.into(),
+            sha256: format!("sha-of-{file}"),
+            bytes: 10,
+            kind: "participants".into(),
+            period: "2024-01".into(),
+            office: "568".into(),
+            rows_read: 1,
+            rows_loaded: 1,
+            rows_rejected: 0,
+            outcome: Outcome::Loaded,
+            table_version: Some(0),
+            loaded_at: 1,
+            message: None,
+            extra_columns: None,
+            etag: etag.map(str::to_string),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_manifest_from_before_entity_tags_is_read_and_gains_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(dir.path().to_str().unwrap()).unwrap();
+        let old = TableSpec {
+            name: tables::LOADS,
+            schema: loads_without_etag,
+            partitions: &[],
+        };
+        let batch = to_batch(&[record("a.csv", None)]).unwrap();
+        let without = batch.project(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+        warehouse
+            .write(&old, vec![without.unwrap()], WriteMode::Append, Vec::new())
+            .await
+            .unwrap();
+        let history = LoadHistory::read(&warehouse).await.unwrap();
+        assert_eq!(history.records().len(), 1);
+        assert_eq!(history.records()[0].etag, None);
+        assert_eq!(history.known_digest("a.csv", "\"t1\"", 10), None);
+
+        let new = crate::table_spec(tables::LOADS).unwrap();
+        let batch = to_batch(&[record("b.csv", Some("\"t1\""))]).unwrap();
+        warehouse
+            .write(&new, vec![batch], WriteMode::Append, Vec::new())
+            .await
+            .unwrap();
+        let history = LoadHistory::read(&warehouse).await.unwrap();
+        assert_eq!(history.records().len(), 2);
+        assert_eq!(
+            history.known_digest("b.csv", "\"t1\"", 10),
+            Some("sha-of-b.csv")
+        );
+        // Another tag or size is another object.
+        assert_eq!(history.known_digest("b.csv", "\"t2\"", 10), None);
+        assert_eq!(history.known_digest("b.csv", "\"t1\"", 11), None);
+    }
 }

@@ -159,6 +159,36 @@ fn fact_spec(kind: DeliveryKind) -> Result<TableSpec> {
     table_spec(tables::fact(kind))
 }
 
+/// What to do with a delivery file.
+enum Plan {
+    /// Load it, replacing this record's load if any.
+    Load(Option<Box<LoadRecord>>),
+    /// Nothing: it is unchanged or was refused in this form.
+    Skip(Box<LoadReport>),
+}
+
+/// The SHA-256 the history holds for a remote file read before with the same entity tag and
+/// size.
+fn known_digest(history: &LoadHistory, landed: &LandedFile) -> Option<String> {
+    let object = landed.remote.as_ref()?;
+    history
+        .known_digest(
+            &landed.relative,
+            object.etag.as_deref()?,
+            object.size as i64,
+        )
+        .map(str::to_string)
+}
+
+/// SHA-256 and size of a landed file: from the history for a remote object it knows by entity
+/// tag and size, else read and hashed.
+pub async fn identify(landed: &LandedFile, history: &LoadHistory) -> Result<(String, i64)> {
+    match (known_digest(history, landed), &landed.remote) {
+        (Some(sha256), Some(object)) => Ok((sha256, object.size as i64)),
+        _ => digest(landed).await,
+    }
+}
+
 /// SHA-256 and size of a landed file, local or remote, streamed.
 pub async fn digest(landed: &LandedFile) -> Result<(String, i64)> {
     match &landed.remote {
@@ -286,45 +316,73 @@ impl<'w> Ingestor<'w> {
         match &landed.remote {
             None => {
                 let (sha256, bytes) = digest(landed).await?;
-                self.ingest_local(landed, sha256, bytes).await
+                match self.plan(landed, &sha256) {
+                    Plan::Skip(report) => Ok(*report),
+                    Plan::Load(previous) => {
+                        self.load(landed, sha256, bytes, None, previous.map(|p| *p))
+                            .await
+                    }
+                }
             }
             Some(object) => {
+                // An object whose tag and size the history knows is not downloaded when
+                // there is nothing to do with it.
+                if let Some(sha256) = known_digest(&self.history, landed)
+                    && let Plan::Skip(report) = self.plan(landed, &sha256)
+                {
+                    return Ok(*report);
+                }
                 let (copy, sha256, bytes) = download(object, &landed.relative).await?;
                 let local = LandedFile {
                     path: copy.path().to_path_buf(),
                     remote: None,
                     ..landed.clone()
                 };
-                let report = self.ingest_local(&local, sha256, bytes).await;
+                let report = match self.plan(&local, &sha256) {
+                    Plan::Skip(report) => Ok(*report),
+                    Plan::Load(previous) => {
+                        let etag = object.etag.clone();
+                        self.load(&local, sha256, bytes, etag, previous.map(|p| *p))
+                            .await
+                    }
+                };
                 drop(copy);
                 report
             }
         }
     }
 
-    async fn ingest_local(
+    /// What the history says of the content `sha256` of `landed`.
+    fn plan(&self, landed: &LandedFile, sha256: &str) -> Plan {
+        let delivery = &landed.delivery;
+        let again = self.options.force || self.options.retry_refused;
+        match self.history.decide(delivery, sha256) {
+            Decision::Unchanged(record) if self.options.force => Plan::Load(Some(Box::new(record))),
+            Decision::RefusedBefore(_) if again => {
+                Plan::Load(self.history.current(delivery).cloned().map(Box::new))
+            }
+            Decision::Unchanged(record) => {
+                Plan::Skip(Box::new(report_from(landed, Outcome::Unchanged, &record)))
+            }
+            Decision::RefusedBefore(record) => Plan::Skip(Box::new(report_from(
+                landed,
+                Outcome::RefusedBefore,
+                &record,
+            ))),
+            Decision::Load { previous } => Plan::Load(previous.map(Box::new)),
+        }
+    }
+
+    /// Loads the local file `landed` (content `sha256`), replacing `previous`.
+    async fn load(
         &mut self,
         landed: &LandedFile,
         sha256: String,
         bytes: i64,
+        etag: Option<String>,
+        previous: Option<LoadRecord>,
     ) -> Result<LoadReport> {
         let delivery = &landed.delivery;
-        let previous = match self.history.decide(delivery, &sha256) {
-            Decision::Unchanged(record) if self.options.force => Some(record),
-            Decision::RefusedBefore(_) if self.options.force => {
-                self.history.current(delivery).cloned()
-            }
-            Decision::Unchanged(record) => {
-                return Ok(report_from(landed, Outcome::Unchanged, &record));
-            }
-            Decision::RefusedBefore(_) if self.options.retry_refused => {
-                self.history.current(delivery).cloned()
-            }
-            Decision::RefusedBefore(record) => {
-                return Ok(report_from(landed, Outcome::RefusedBefore, &record));
-            }
-            Decision::Load { previous } => previous,
-        };
 
         let outcome = if previous.is_some() {
             Outcome::Restated
@@ -365,6 +423,7 @@ impl<'w> Ingestor<'w> {
                 let record = self
                     .record(landed, &sha256, bytes, Outcome::Refused, None, None)
                     .await?;
+                let record = LoadRecord { etag, ..record };
                 let record = LoadRecord {
                     message: Some(unreadable.to_string()),
                     ..record
@@ -402,6 +461,7 @@ impl<'w> Ingestor<'w> {
                     Some(message),
                 )
                 .await?;
+            let record = LoadRecord { etag, ..record };
             self.append_load(record.clone()).await?;
             let mut report = report_from(landed, Outcome::Refused, &record);
             report.reasons = reasons;
@@ -446,6 +506,7 @@ impl<'w> Ingestor<'w> {
             .await?;
         let record = LoadRecord {
             table_version: Some(version),
+            etag,
             ..record
         };
         self.append_load(record.clone()).await?;
@@ -576,6 +637,7 @@ impl<'w> Ingestor<'w> {
             extra_columns: summary
                 .filter(|s| !s.extra_columns.is_empty())
                 .map(|s| s.extra_columns.join(", ")),
+            etag: None,
         })
     }
 

@@ -35,6 +35,8 @@ pub struct RemoteObject {
     pub location: StorePath,
     /// Its size in bytes.
     pub size: u64,
+    /// Its entity tag, which changes whenever its content does, if the store gives one.
+    pub etag: Option<String>,
 }
 
 impl std::fmt::Debug for RemoteObject {
@@ -145,14 +147,28 @@ impl LandingArea {
                 if !start.is_dir() {
                     return Ok(out);
                 }
+                // Symbolic links to directories are followed, each directory once: a link back
+                // up the tree would otherwise be walked for ever.
+                let mut visited = std::collections::HashSet::new();
                 let mut stack = vec![start];
                 while let Some(dir) = stack.pop() {
-                    let entries = std::fs::read_dir(&dir)
+                    let real = std::fs::canonicalize(&dir)
                         .map_err(|e| landing_error(format!("{}: {e}", dir.display())))?;
-                    for entry in entries {
-                        let path = entry
-                            .map_err(|e| landing_error(format!("{}: {e}", dir.display())))?
-                            .path();
+                    if !visited.insert(real) {
+                        continue;
+                    }
+                    let mut entries = std::fs::read_dir(&dir)
+                        .and_then(|entries| {
+                            entries
+                                .map(|e| e.map(|e| e.path()))
+                                .collect::<std::io::Result<Vec<_>>>()
+                        })
+                        .map_err(|e| landing_error(format!("{}: {e}", dir.display())))?;
+                    // In name order, the first of several ways to one directory is the one
+                    // listed, whatever order the file system returns.
+                    entries.sort();
+                    let mut subdirectories = Vec::new();
+                    for path in entries {
                         let Some(relative) = path
                             .strip_prefix(root)
                             .ok()
@@ -165,7 +181,7 @@ impl LandingArea {
                             continue;
                         }
                         if path.is_dir() {
-                            stack.push(path);
+                            subdirectories.push(path);
                         } else if path.is_file() {
                             out.push(ListedFile {
                                 relative,
@@ -174,6 +190,7 @@ impl LandingArea {
                             });
                         }
                     }
+                    stack.extend(subdirectories.into_iter().rev());
                 }
             }
             Self::Remote { url, store } => {
@@ -216,6 +233,7 @@ impl LandingArea {
                             store: Arc::clone(store),
                             location: meta.location.clone(),
                             size: meta.size,
+                            etag: meta.e_tag.clone(),
                         }),
                     });
                 }
@@ -342,5 +360,20 @@ mod tests {
         assert!(parse_file_name("568_2024-01_participants.txt").is_none());
         assert!(parse_file_name("568_2024-13_participants.csv").is_none());
         assert!(parse_file_name("568_2024-01_pensions.csv").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_symbolic_link_loop_is_walked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let month = dir.path().join("2024-01");
+        std::fs::create_dir(&month).unwrap();
+        std::fs::write(month.join("568_2024-01_participants.csv"), "x").unwrap();
+        // A link from inside the month back to the landing root, and one to the month.
+        std::os::unix::fs::symlink(dir.path(), month.join("loop")).unwrap();
+        std::os::unix::fs::symlink(&month, dir.path().join("2024-01-again")).unwrap();
+        let area = LandingArea::Local(dir.path().to_path_buf());
+        let listed = area.list("").await.unwrap();
+        let names: Vec<&str> = listed.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(names, ["2024-01/568_2024-01_participants.csv"]);
     }
 }

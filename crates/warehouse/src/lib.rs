@@ -425,7 +425,11 @@ impl Warehouse {
             .with_target_file_size(std::num::NonZeroU64::new(layout.target_file_bytes))
             .with_commit_properties(CommitProperties::default().with_metadata(metadata));
         builder = match (mode, exists) {
-            (WriteMode::Append, _) | (WriteMode::ReplaceWhere(_), false) => {
+            // A table written before a nullable column was added to its schema gains it.
+            (WriteMode::Append, true) => builder
+                .with_save_mode(SaveMode::Append)
+                .with_schema_mode(deltalake::operations::write::SchemaMode::Merge),
+            (WriteMode::Append, false) | (WriteMode::ReplaceWhere(_), false) => {
                 builder.with_save_mode(SaveMode::Append)
             }
             (WriteMode::ReplaceWhere(predicate), true) => builder

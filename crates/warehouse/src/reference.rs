@@ -103,6 +103,7 @@ pub async fn load_reference(
             loaded_at: history.next_timestamp(),
             message: None,
             extra_columns: None,
+            etag: None,
         };
         warehouse
             .write(
