@@ -38,13 +38,7 @@ fn time_travel_shows_a_month_before_its_restatement() {
 
     // A correction: one row fewer.
     let file = site.landing().join("2024-01/568_2024-01_participants.csv");
-    let text = std::fs::read_to_string(&file).unwrap();
-    let trimmed = text.trim_end_matches('\n');
-    std::fs::write(
-        &file,
-        format!("{}\n", &trimmed[..trimmed.rfind('\n').unwrap()]),
-    )
-    .unwrap();
+    crate::common::drop_last_row(&file);
     let restated = site.ingest(&["--kind", "participants"]);
     assert!(
         restated.stdout.contains("1 restated"),

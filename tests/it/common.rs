@@ -112,9 +112,14 @@ impl Site {
 
     /// The binary over the site's warehouse and reference data, with the repository's models.
     pub fn command(&self) -> Command {
+        self.command_at(self.warehouse())
+    }
+
+    /// The same, over the warehouse at `warehouse` (a path or a URL).
+    pub fn command_at(&self, warehouse: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = ansinh(self.path());
         cmd.arg("--warehouse")
-            .arg(self.warehouse())
+            .arg(warehouse)
             .arg("--reference")
             .arg(self.landing().join("reference"))
             .env(
@@ -210,4 +215,44 @@ pub fn python_has(module: &str) -> bool {
         eprintln!("SKIPPED: python3 module {module} is not installed (pip install {module})");
     }
     ok
+}
+
+/// Removes the last row of a delivery file: a correction of it.
+pub fn drop_last_row(file: &Path) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let trimmed = text.trim_end_matches('\n');
+    std::fs::write(
+        file,
+        format!("{}\n", &trimmed[..trimmed.rfind('\n').unwrap()]),
+    )
+    .unwrap();
+}
+
+/// The rows of `ansinh sql --format csv` output whose last column is a count, keyed by the
+/// others.
+pub fn csv_counts(stdout: &str) -> BTreeMap<Vec<String>, i64> {
+    stdout
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+            let n = fields.pop().unwrap().parse().unwrap();
+            (fields, n)
+        })
+        .collect()
+}
+
+/// Runs `python3` with `args`; its standard output, once it has succeeded.
+pub fn python3<I, S>(args: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new("python3").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod analysts;
+mod azure;
 mod cli_errors;
 mod common;
 mod crash;

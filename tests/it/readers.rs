@@ -1,8 +1,6 @@
 //! Readers that are not ours (the `deltalake` and `duckdb` Python packages) read the tables
 //! and get the same counts.
 
-use std::process::Command;
-
 use crate::common::{Site, keyed_counts, python_has};
 
 const SCRIPT: &str = r#"
@@ -54,17 +52,13 @@ fn deltalake_and_duckdb_read_the_same_counts() {
     .into_iter()
     .map(|(k, v)| (k.join("|"), v))
     .collect();
-    let out = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .arg(site.warehouse())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warehouse = site.warehouse();
+    let out = crate::common::python3([
+        std::ffi::OsStr::new("-c"),
+        SCRIPT.as_ref(),
+        warehouse.as_os_str(),
+    ]);
+    let theirs: serde_json::Value = serde_json::from_slice(&out).unwrap();
     for reader in ["deltalake", "duckdb"] {
         let counts: std::collections::BTreeMap<String, i64> = theirs[reader]
             .as_object()

@@ -177,15 +177,7 @@ fn participant_counts(moto: &Moto, site: &Site, warehouse: &str) -> BTreeMap<Vec
         ],
     ));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    out.stdout
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
-            let n = fields.pop().unwrap().parse().unwrap();
-            (fields, n)
-        })
-        .collect()
+    crate::common::csv_counts(&out.stdout)
 }
 
 fn assert_ok(out: &Run) {
@@ -255,13 +247,7 @@ fn s3_landing_and_warehouse_load_restate_and_refuse_as_on_a_local_disk() {
 
     // A corrected file restates its office-month: one row fewer.
     let file = site.landing().join("2024-01/568_2024-01_participants.csv");
-    let text = std::fs::read_to_string(&file).unwrap();
-    let trimmed = text.trim_end_matches('\n');
-    std::fs::write(
-        &file,
-        format!("{}\n", &trimmed[..trimmed.rfind('\n').unwrap()]),
-    )
-    .unwrap();
+    crate::common::drop_last_row(&file);
     // A broken file for another office is refused; its office-month stays as it was.
     std::fs::write(
         site.landing().join("2024-01/569_2024-01_participants.csv"),
