@@ -92,6 +92,14 @@ pub enum Error {
         /// The file.
         file: String,
     },
+    /// A thread checking rows failed unexpectedly.
+    #[error("{file}: checking rows failed: {message}")]
+    Worker {
+        /// The file.
+        file: String,
+        /// What the thread reported.
+        message: String,
+    },
     /// Building an Arrow batch failed.
     #[error("building record batch: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

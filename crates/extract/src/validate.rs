@@ -345,7 +345,23 @@ impl<'a> Extractor<'a> {
                             Err(_) => return,
                         };
                         let Ok(chunk) = next else { return };
-                        if done_tx.send(this.check(layout, &chunk)).is_err() {
+                        // A panic must not lose the chunk: the others would wait for it.
+                        let checked =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                this.check(layout, &chunk)
+                            }))
+                            .unwrap_or_else(|panic| {
+                                let message = panic
+                                    .downcast_ref::<&str>()
+                                    .map(|s| s.to_string())
+                                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                                    .unwrap_or_else(|| "a worker thread panicked".into());
+                                Err(Error::Worker {
+                                    file: file.to_string(),
+                                    message,
+                                })
+                            });
+                        if done_tx.send(checked).is_err() {
                             return;
                         }
                     }

@@ -419,6 +419,10 @@ impl<'w> Ingestor<'w> {
                 }));
             }
             (Ok(_), Err(spill_error)) => return Err(spill_error),
+            // A fault of ours, not of the file: it is not recorded as refused.
+            (Err(fault @ ansinh_extract::Error::Worker { .. }), _) => {
+                return Err(Error::Task(fault.to_string()));
+            }
             (Err(unreadable), _) => {
                 let record = self
                     .record(landed, &sha256, bytes, Outcome::Refused, None, None)
