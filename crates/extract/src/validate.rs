@@ -12,7 +12,7 @@ use arrow::array::{
 use chrono::{Datelike, NaiveDate};
 
 use crate::error::{Error, Result};
-use crate::fields::{Field, field_for_header, required_columns};
+use crate::fields::{Field, field_for_header, fields_of, required_columns};
 use crate::geography::{Geography, UnitLevel};
 use crate::pseudonym::{Digest, HexKey, Pseudonymiser};
 use crate::reader::RowReader;
@@ -219,10 +219,31 @@ struct Checked {
     links: Option<RecordBatch>,
 }
 
-/// The header's mapping to the contract, shared by the workers.
+/// Fields of the contract (the last is `StartMonth`).
+const FIELD_COUNT: usize = Field::StartMonth as usize + 1;
+
+/// The header's mapping to the contract, shared by the workers: a field's column is looked
+/// up by index, as it is for every cell of every row.
 struct Layout {
-    columns: HashMap<Field, usize>,
+    columns: [Option<usize>; FIELD_COUNT],
     width: usize,
+}
+
+impl Layout {
+    fn new(columns: &HashMap<Field, usize>, width: usize) -> Self {
+        let mut by_field = [None; FIELD_COUNT];
+        for (&field, &i) in columns {
+            by_field[field as usize] = Some(i);
+        }
+        Self {
+            columns: by_field,
+            width,
+        }
+    }
+
+    fn column(&self, field: Field) -> Option<usize> {
+        self.columns[field as usize]
+    }
 }
 
 impl<'a> Extractor<'a> {
@@ -283,10 +304,7 @@ impl<'a> Extractor<'a> {
                 accepted: field.headers().join(", "),
             });
         }
-        let layout = Layout {
-            columns,
-            width: header.len(),
-        };
+        let layout = Layout::new(&columns, header.len());
         let mut summary = ExtractSummary {
             extra_columns,
             description: rows.description(),
@@ -309,8 +327,14 @@ impl<'a> Extractor<'a> {
         let batch_rows = self.batch_rows;
         let this = &self;
         let layout = &layout;
+        let spawn_error = |e: std::io::Error| Error::Worker {
+            file: file.to_string(),
+            message: format!("cannot start a thread: {e}"),
+        };
+        // Named threads, so that `top -H` and profilers show which stage is busy.
         std::thread::scope(|scope| {
-            let reader = scope.spawn(move || {
+            let reader = std::thread::Builder::new().name("ansinh-read".into());
+            let reader = reader.spawn_scoped(scope, move || {
                 let mut chunk = Chunk::default();
                 let mut seq = 0;
                 let send = |chunk: Chunk| -> Result<()> {
@@ -334,38 +358,42 @@ impl<'a> Extractor<'a> {
                 }
                 Ok(())
             });
+            let reader = reader.map_err(spawn_error)?;
             for _ in 0..this.workers {
                 let work_rx = Arc::clone(&work_rx);
                 let done_tx = done_tx.clone();
-                scope.spawn(move || {
-                    loop {
-                        // The lock is held only while waiting for the next chunk.
-                        let next = match work_rx.lock() {
-                            Ok(receiver) => receiver.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(chunk) = next else { return };
-                        // A panic must not lose the chunk: the others would wait for it.
-                        let checked =
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                this.check(layout, &chunk)
-                            }))
-                            .unwrap_or_else(|panic| {
-                                let message = panic
-                                    .downcast_ref::<&str>()
-                                    .map(|s| s.to_string())
-                                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                                    .unwrap_or_else(|| "a worker thread panicked".into());
-                                Err(Error::Worker {
-                                    file: file.to_string(),
-                                    message,
-                                })
-                            });
-                        if done_tx.send(checked).is_err() {
-                            return;
+                let worker = std::thread::Builder::new().name("ansinh-check".into());
+                worker
+                    .spawn_scoped(scope, move || {
+                        loop {
+                            // The lock is held only while waiting for the next chunk.
+                            let next = match work_rx.lock() {
+                                Ok(receiver) => receiver.recv(),
+                                Err(_) => return,
+                            };
+                            let Ok(chunk) = next else { return };
+                            // A panic must not lose the chunk: the others would wait for it.
+                            let checked =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    this.check(layout, &chunk)
+                                }))
+                                .unwrap_or_else(|panic| {
+                                    let message = panic
+                                        .downcast_ref::<&str>()
+                                        .map(|s| s.to_string())
+                                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                                        .unwrap_or_else(|| "a worker thread panicked".into());
+                                    Err(Error::Worker {
+                                        file: file.to_string(),
+                                        message,
+                                    })
+                                });
+                            if done_tx.send(checked).is_err() {
+                                return;
+                            }
                         }
-                    }
-                });
+                    })
+                    .map_err(spawn_error)?;
             }
             drop(work_rx);
             drop(done_tx);
@@ -442,11 +470,10 @@ impl<'a> Extractor<'a> {
             }
             // A cell that did not decode would otherwise be stored changed.
             if let Some(bad) = cells.iter().position(|c| c.contains('\u{FFFD}')) {
-                let field = layout
-                    .columns
+                let field = fields_of(self.kind)
                     .iter()
-                    .find(|(_, i)| **i == bad)
-                    .map(|(f, _)| f.name())
+                    .find(|&&f| layout.column(f) == Some(bad))
+                    .map(|f| f.name())
                     .unwrap_or("row");
                 rejects.push(Reject {
                     line,
@@ -456,13 +483,7 @@ impl<'a> Extractor<'a> {
                 });
                 return;
             }
-            let cell = |f: Field| {
-                layout
-                    .columns
-                    .get(&f)
-                    .map(|&i| cells[i].trim())
-                    .unwrap_or("")
-            };
+            let cell = |f: Field| layout.column(f).map(|i| cells[i].trim()).unwrap_or("");
             let outcome = match self.kind {
                 DeliveryKind::Participants => self.participant(&cell, line, &mut batch),
                 DeliveryKind::Beneficiaries => self.beneficiary(&cell, line, &mut batch),
@@ -649,14 +670,17 @@ impl<'a> Extractor<'a> {
     ) -> Result<Option<(Digest, Digest)>, Failure<'v>> {
         let person = self.person(cell)?;
         let scheme_text = cell(Field::Scheme);
-        let scheme = Scheme::from_code(&scheme_text.to_ascii_uppercase()).ok_or_else(|| {
-            let reason = if scheme_text.is_empty() {
-                RejectReason::MissingValue
-            } else {
-                RejectReason::UnknownScheme
-            };
-            (Field::Scheme, reason, scheme_text)
-        })?;
+        // Codes are matched in capitals; most already are, and need no copy.
+        let scheme = Scheme::from_code(scheme_text)
+            .or_else(|| Scheme::from_code(&scheme_text.to_ascii_uppercase()))
+            .ok_or_else(|| {
+                let reason = if scheme_text.is_empty() {
+                    RejectReason::MissingValue
+                } else {
+                    RejectReason::UnknownScheme
+                };
+                (Field::Scheme, reason, scheme_text)
+            })?;
         let status_text = cell(Field::Status);
         let status = Status::from_code(status_text).ok_or((
             Field::Status,
@@ -728,8 +752,9 @@ impl<'a> Extractor<'a> {
     ) -> Result<Option<(Digest, Digest)>, Failure<'v>> {
         let person = self.person(cell)?;
         let benefit_text = cell(Field::BenefitType);
-        let benefit =
-            BenefitType::from_code(&benefit_text.to_ascii_uppercase()).ok_or_else(|| {
+        let benefit = BenefitType::from_code(benefit_text)
+            .or_else(|| BenefitType::from_code(&benefit_text.to_ascii_uppercase()))
+            .ok_or_else(|| {
                 let reason = if benefit_text.is_empty() {
                     RejectReason::MissingValue
                 } else {
