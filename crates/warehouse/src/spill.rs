@@ -18,7 +18,7 @@ use parquet::file::properties::WriterProperties;
 use crate::error::{Error, Result};
 
 /// Rows of a spill's row group: what its writer holds in memory before writing.
-const SPILL_ROW_GROUP_ROWS: usize = 65_536;
+const SPILL_ROW_GROUP_ROWS: usize = 16_384;
 
 /// Batches of one schema written to a temporary file.
 pub(crate) struct Spill {
@@ -37,6 +37,8 @@ impl Spill {
         })?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            // Pseudonyms are nearly all distinct: a dictionary would only cost time.
+            .set_dictionary_enabled(false)
             .set_max_row_group_row_count(Some(SPILL_ROW_GROUP_ROWS))
             .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))
