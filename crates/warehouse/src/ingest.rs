@@ -63,7 +63,7 @@ pub struct IngestBudget {
 
 impl IngestBudget {
     /// The program, its runtime and the reference data, before any row is read.
-    pub const BASE_MB: usize = 128;
+    pub const BASE_MB: usize = 160;
     /// Smallest budget accepted.
     pub const MIN_MB: usize = 192;
     /// Bytes a row takes in flight: raw text plus its Arrow columns.
