@@ -21,8 +21,21 @@ pub fn session(
     }
     let runtime = runtime.build_arc()?;
     // Spans let planning errors name the line of the model file they are about.
-    let config = SessionConfig::new()
-        .with_information_schema(true)
-        .set_bool("datafusion.sql_parser.collect_spans", true);
+    let config = without_join_dynamic_filters(
+        SessionConfig::new()
+            .with_information_schema(true)
+            .set_bool("datafusion.sql_parser.collect_spans", true),
+    );
     Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// `config` without dynamic filters from hash joins. With them, a join whose build side is
+/// empty in some partitions can wait for ever with no thread busy (DataFusion issue #21625 and
+/// its follow-ups); a model build was seen to hang so, with the beneficiaries table still empty.
+/// Scans then read what a join's build side would have let them skip.
+fn without_join_dynamic_filters(config: SessionConfig) -> SessionConfig {
+    config.set_bool(
+        "datafusion.optimizer.enable_join_dynamic_filter_pushdown",
+        false,
+    )
 }

@@ -447,7 +447,13 @@ impl Warehouse {
     /// A DataFusion session with every table registered: fact and manifest tables by name,
     /// reference tables as `reference.<name>`. Tables never written are empty.
     pub async fn session(&self) -> Result<SessionContext> {
-        let ctx = SessionContext::new();
+        // Without hash joins' dynamic filters, as in the models' session (see
+        // `ansinh_models::session`): they can hang a join whose build side is empty.
+        let config = datafusion::prelude::SessionConfig::new().set_bool(
+            "datafusion.optimizer.enable_join_dynamic_filter_pushdown",
+            false,
+        );
+        let ctx = SessionContext::new_with_config(config);
         self.register(&ctx).await?;
         Ok(ctx)
     }
