@@ -143,3 +143,29 @@ fn a_failing_write_exits_3_and_the_next_run_completes() {
     );
     assert_eq!(content(&warehouse).0.len(), 18);
 }
+
+#[test]
+fn a_load_that_cannot_make_its_temporary_files_exits_3_and_keeps_the_office_month() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.01, false);
+    assert_eq!(site.ingest(&["--kind", "participants"]).code, 0);
+    let (before, _) = content(&site.open());
+    // A correction, loaded where no temporary file can be made: its rejects and links would
+    // have nowhere to wait, so the load stops before its commit.
+    crate::common::drop_last_row(&site.landing().join("2024-01/568_2024-01_participants.csv"));
+    let nowhere = site.path().join("no-such-directory");
+    let out = site.ingest_with(
+        &[("TMPDIR", nowhere.to_str().unwrap())],
+        &["--kind", "participants"],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("temporary file"), "{}", out.stderr);
+    assert!(
+        content(&site.open()).0 == before,
+        "office-month 568 changed"
+    );
+    // With room again, the next run restates it.
+    let out = site.ingest(&["--kind", "participants"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("1 restated"), "{}", out.stdout);
+}

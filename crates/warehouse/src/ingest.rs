@@ -550,6 +550,11 @@ impl<'w> Ingestor<'w> {
         let reader_landed = landed.clone();
         let options = self.options.clone();
         let sha256 = sha256.to_string();
+        // Set by the reader once the whole file is read and accepted. A stream that ends
+        // without it (the reader failed to start, or panicked) ends in an error, so that the
+        // write is abandoned instead of committing what it got.
+        let accepted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader_accepted = Arc::clone(&accepted);
         let reader = tokio::task::spawn_blocking(move || {
             let landed = reader_landed;
             let mut sink = match LoadSink::new(&landed, &sha256, sender) {
@@ -579,15 +584,31 @@ impl<'w> Ingestor<'w> {
                 Ok(_) => None,
                 Err(e) => Some(e.to_string()),
             };
-            if let Some(reason) = refusal {
-                let _ = sink
-                    .sender
-                    .blocking_send(Err(DataFusionError::Execution(reason)));
+            match refusal {
+                Some(reason) => {
+                    let _ = sink
+                        .sender
+                        .blocking_send(Err(DataFusionError::Execution(reason)));
+                }
+                None => reader_accepted.store(true, std::sync::atomic::Ordering::SeqCst),
             }
             (result, sink.finish())
         });
-        let batches = futures::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|item| (item, receiver))
+        let batches = futures::stream::unfold(Some(receiver), move |receiver| {
+            let accepted = Arc::clone(&accepted);
+            async move {
+                let mut receiver = receiver?;
+                match receiver.recv().await {
+                    Some(item) => Some((item, Some(receiver))),
+                    None if accepted.load(std::sync::atomic::Ordering::SeqCst) => None,
+                    None => Some((
+                        Err(DataFusionError::Execution(
+                            "the file's reading stopped before its end".into(),
+                        )),
+                        None,
+                    )),
+                }
+            }
         });
         let stream = Box::pin(RecordBatchStreamAdapter::new((fact.schema)(), batches));
         let replace = col(c::PERIOD)
