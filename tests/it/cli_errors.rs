@@ -148,13 +148,9 @@ fn json_logs_are_one_object_per_line_and_status_reports_missing_deliveries() {
         )
     );
 
-    let mut cmd = ansinh(site.path());
-    cmd.arg("--warehouse")
-        .arg(site.warehouse())
-        .arg("--landing")
+    let mut cmd = site.command();
+    cmd.arg("--landing")
         .arg(site.landing())
-        .arg("--reference")
-        .arg(site.landing().join("reference"))
         .args(["status", "--kind", "beneficiaries"]);
     let status = run(cmd);
     assert_eq!(status.code, 0, "{}", status.stderr);

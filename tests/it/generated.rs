@@ -57,14 +57,10 @@ fn generated_sample_loads_to_the_manifest_counts_and_reloading_changes_nothing()
     assert_eq!(site.versions(), before);
 
     // The status matrix lists every office-month as loaded.
-    let mut status = crate::common::ansinh(site.path());
+    let mut status = site.command();
     status
-        .arg("--warehouse")
-        .arg(site.warehouse())
         .arg("--landing")
         .arg(site.landing())
-        .arg("--reference")
-        .arg(site.landing().join("reference"))
         .args(["status", "--format", "json"]);
     let status = crate::common::run(status);
     assert_eq!(status.code, 0, "{}", status.stderr);

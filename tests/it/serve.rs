@@ -4,21 +4,13 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Run, Site, ansinh, python_has, run};
+use crate::common::{Run, Site, python_has, run};
 
-const MODELS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sql");
 const PASSWORD: &str = "correct horse battery staple";
 
 fn command(site: &Site, args: &[&str]) -> Command {
-    let mut cmd = ansinh(site.path());
-    cmd.arg("--warehouse")
-        .arg(site.warehouse())
-        .arg("--landing")
-        .arg(site.landing())
-        .arg("--reference")
-        .arg(site.landing().join("reference"))
-        .env("ANSINH_MODELS__DIR", MODELS)
-        .args(args);
+    let mut cmd = site.command();
+    cmd.arg("--landing").arg(site.landing()).args(args);
     cmd
 }
 

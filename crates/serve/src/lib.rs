@@ -234,6 +234,19 @@ fn is_query(statement: &Statement) -> bool {
     matches!(statement, Statement::Query(_) | Statement::Explain { .. })
 }
 
+/// Whether the hook runs `statement` itself (`Ok`), or what to answer instead: a refusal for
+/// anything but queries and session statements, or `None` to leave a session statement to the
+/// server's own handling.
+fn screen(statement: &Statement) -> Result<(), Option<PgWireResult<Response>>> {
+    if !allowed(statement) {
+        return Err(Some(Err(read_only_error())));
+    }
+    if !is_query(statement) {
+        return Err(None);
+    }
+    Ok(())
+}
+
 /// Refuses what is not a query, and runs queries under the statement timeout.
 struct ReadOnly {
     timeout: Duration,
@@ -292,11 +305,8 @@ impl QueryHook for ReadOnly {
         ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        if !allowed(statement) {
-            return Some(Err(read_only_error()));
-        }
-        if !is_query(statement) {
-            return None;
+        if let Err(answer) = screen(statement) {
+            return answer;
         }
         let plan = match ctx
             .state()
@@ -328,11 +338,8 @@ impl QueryHook for ReadOnly {
         ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        if !allowed(statement) {
-            return Some(Err(read_only_error()));
-        }
-        if !is_query(statement) {
-            return None;
+        if let Err(answer) = screen(statement) {
+            return answer;
         }
         let plan = match plan.clone().replace_params_with_values(params) {
             Ok(plan) => plan,
