@@ -638,5 +638,9 @@ mod tests {
     fn out_of_range_values_are_refused() {
         let err = Config::from_toml("[ingest]\nmax_reject_ratio = 2.0\n", "x").unwrap_err();
         assert!(err.to_string().contains("ingest.max_reject_ratio"));
+        let err = Config::from_toml("[ingest]\nmemory_limit_mb = 100\n", "x").unwrap_err();
+        assert!(err.to_string().contains("ingest.memory_limit_mb"), "{err}");
+        let c = Config::from_toml("[ingest]\nmemory_limit_mb = 256\nworkers = 3\n", "x").unwrap();
+        assert_eq!((c.ingest.memory_limit_mb, c.ingest.workers), (256, 3));
     }
 }
