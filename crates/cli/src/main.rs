@@ -16,7 +16,7 @@ use settings::Global;
 /// from config/ansinh.toml, then ANSINH_* environment variables, then flags.
 /// Exit codes: 0 success; 1 finished but data failed (refused deliveries, required offices
 /// missing, failing data tests); 2 usage or configuration error; 3 infrastructure error worth
-/// retrying (storage unreachable, warehouse locked by another run).
+/// retrying (storage unreachable, warehouse locked by another run); 70 a bug in ansinh.
 #[derive(Debug, Parser)]
 #[command(
     name = "ansinh",
@@ -93,9 +93,17 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
+        Err(failure) if failure.class == ansinh_core::ErrorClass::Bug => {
+            eprintln!(
+                "error: internal error, a bug in ansinh (retrying will not help; please report \
+                 it with this message): {:#}",
+                failure.error
+            );
+            ExitCode::from(failure.code())
+        }
         Err(failure) => {
             eprintln!("error: {:#}", failure.error);
-            ExitCode::from(failure.code)
+            ExitCode::from(failure.code())
         }
     }
 }

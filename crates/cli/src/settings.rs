@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ansinh_core::Config;
-use ansinh_extract::PseudonymKey;
 use clap::{Args, ValueEnum};
 
 use crate::exit::Failure;
@@ -101,31 +100,6 @@ pub fn config(global: &Global) -> Result<Config, Failure> {
     Ok(config)
 }
 
-/// The pseudonym key: `ANSINH_PSEUDONYM_KEY`, else the configured key file. `None` when
-/// neither is set.
-pub fn pseudonym_key(config: &Config) -> Result<Option<PseudonymKey>, Failure> {
-    let too_short = |origin: &str| {
-        Failure::usage(anyhow::anyhow!(
-            "the pseudonym key from {origin} is shorter than {} bytes",
-            ansinh_extract::MIN_KEY_BYTES
-        ))
-    };
-    if let Ok(secret) = std::env::var("ANSINH_PSEUDONYM_KEY") {
-        return PseudonymKey::from_secret(&secret)
-            .map(Some)
-            .ok_or_else(|| too_short("ANSINH_PSEUDONYM_KEY"));
-    }
-    if let Some(file) = &config.pseudonym_key_file {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| Failure::usage(anyhow::anyhow!("pseudonym_key_file {file}: {e}")))?;
-        let first = text.lines().next().unwrap_or("");
-        return PseudonymKey::from_secret(first)
-            .map(Some)
-            .ok_or_else(|| too_short(file));
-    }
-    Ok(None)
-}
-
 /// How object stores are reached.
 pub fn storage(config: &Config) -> ansinh_warehouse::Storage {
     ansinh_warehouse::Storage::new(config.storage.clone())
@@ -149,18 +123,5 @@ pub fn landing(config: &Config) -> Result<ansinh_warehouse::landing::LandingArea
 
 /// A local directory (the reference data, the demo's landing area).
 pub fn local_dir(location: &str, what: &str) -> Result<PathBuf, Failure> {
-    let path = location.strip_prefix("file://").unwrap_or(location);
-    if path.contains("://") {
-        return Err(Failure::usage(anyhow::anyhow!(
-            "{what} {location}: only local directories and file:// URLs are supported for {what}s"
-        )));
-    }
-    let path = Path::new(path);
-    if !path.is_dir() {
-        return Err(Failure::usage(anyhow::anyhow!(
-            "{what} {} does not exist or is not a directory",
-            path.display()
-        )));
-    }
-    Ok(path.to_path_buf())
+    Ok(ansinh_pipeline::environment::local_dir(location, what)?)
 }

@@ -155,7 +155,7 @@ pub struct IngestConfig {
     /// Rows per Arrow record batch, at most (the memory budget may make batches smaller).
     pub batch_rows: usize,
     /// Text encoding of CSV extracts: `auto`, `utf-8` or `windows-1258`.
-    pub encoding: String,
+    pub encoding: crate::TextEncoding,
     /// Memory a load may use, in MiB, whatever the size of the file.
     pub memory_limit_mb: usize,
     /// Threads checking rows; 0 means one per core.
@@ -183,7 +183,7 @@ impl Default for IngestConfig {
         Self {
             max_reject_ratio: 0.01,
             batch_rows: 65_536,
-            encoding: "auto".into(),
+            encoding: crate::TextEncoding::Auto,
             memory_limit_mb: 512,
             workers: 0,
         }
@@ -409,7 +409,7 @@ impl Config {
                         .map_err(|_| bad(format!("not a number: {value:?}")))?;
                 }
                 "ingest.batch_rows" => self.ingest.batch_rows = whole()?,
-                "ingest.encoding" => self.ingest.encoding = value.clone(),
+                "ingest.encoding" => self.ingest.encoding = value.parse().map_err(bad)?,
                 "ingest.memory_limit_mb" => self.ingest.memory_limit_mb = whole()?,
                 "ingest.workers" => self.ingest.workers = whole()?,
                 "models.dir" => self.models.dir = value.clone(),
@@ -496,9 +496,6 @@ impl Config {
         if self.ingest.memory_limit_mb < 192 {
             return bad("ingest.memory_limit_mb", "must be at least 192");
         }
-        if !["auto", "utf-8", "windows-1258"].contains(&self.ingest.encoding.as_str()) {
-            return bad("ingest.encoding", "must be auto, utf-8 or windows-1258");
-        }
         if self.models.memory_limit_mb < 64 {
             return bad("models.memory_limit_mb", "must be at least 64");
         }
@@ -530,7 +527,7 @@ impl Config {
                 "reference" => format!("{:?}", defaults.reference),
                 "ingest.max_reject_ratio" => defaults.ingest.max_reject_ratio.to_string(),
                 "ingest.batch_rows" => defaults.ingest.batch_rows.to_string(),
-                "ingest.encoding" => format!("{:?}", defaults.ingest.encoding),
+                "ingest.encoding" => format!("{:?}", defaults.ingest.encoding.config_name()),
                 "ingest.memory_limit_mb" => defaults.ingest.memory_limit_mb.to_string(),
                 "ingest.workers" => defaults.ingest.workers.to_string(),
                 "models.dir" => format!("{:?}", defaults.models.dir),

@@ -145,6 +145,18 @@ impl BenefitType {
     }
 }
 
+/// The file extensions a delivery may have (without the dot), the longest first so that a
+/// name is matched by its whole extension.
+pub const DELIVERY_EXTENSIONS: [&str; 3] = ["csv.gz", "csv", "xlsx"];
+
+/// The extension of a delivery file name, if it has one the contract allows.
+pub fn delivery_extension(name: &str) -> Option<&'static str> {
+    DELIVERY_EXTENSIONS.into_iter().find(|ext| {
+        name.strip_suffix(ext)
+            .is_some_and(|stem| stem.ends_with('.'))
+    })
+}
+
 /// What a delivery contains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DeliveryKind {

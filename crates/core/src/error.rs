@@ -43,3 +43,10 @@ pub enum Error {
         message: String,
     },
 }
+
+impl crate::class::Classify for Error {
+    /// Every error of this crate is a wrong value, file or setting given by the user.
+    fn class(&self) -> crate::class::ErrorClass {
+        crate::class::ErrorClass::Usage
+    }
+}

@@ -5,38 +5,7 @@ use std::io::{self, BufRead, Read};
 
 use encoding_rs::{CoderResult, Decoder, WINDOWS_1258};
 
-/// The encoding of a CSV extract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextEncoding {
-    /// Detect: UTF-8 when the first block is valid UTF-8 (or starts with a BOM), else
-    /// Windows-1258.
-    Auto,
-    /// UTF-8, with or without BOM.
-    Utf8,
-    /// Windows-1258 (Vietnamese).
-    Windows1258,
-}
-
-impl TextEncoding {
-    /// Parses the configuration value (`auto`, `utf-8`, `windows-1258`).
-    pub fn from_config(value: &str) -> Option<Self> {
-        match value.to_ascii_lowercase().as_str() {
-            "auto" => Some(Self::Auto),
-            "utf-8" | "utf8" => Some(Self::Utf8),
-            "windows-1258" | "cp1258" => Some(Self::Windows1258),
-            _ => None,
-        }
-    }
-
-    /// The name used in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Utf8 => "UTF-8",
-            Self::Windows1258 => "Windows-1258",
-        }
-    }
-}
+pub use ansinh_core::TextEncoding;
 
 /// Decides the encoding of a stream from its first block.
 pub(crate) fn detect(first_block: &[u8]) -> TextEncoding {

@@ -104,3 +104,25 @@ pub enum Error {
     #[error("building record batch: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
 }
+
+impl ansinh_core::Classify for Error {
+    fn class(&self) -> ansinh_core::ErrorClass {
+        use ansinh_core::ErrorClass;
+        match self {
+            // Reference files and paths are the deployment's: fix them.
+            Error::Reference { .. } | Error::Io { .. } => ErrorClass::Usage,
+            // What an office delivered cannot be read: the delivery is refused.
+            Error::UnknownForm { .. }
+            | Error::Gzip { .. }
+            | Error::Csv { .. }
+            | Error::Encoding { .. }
+            | Error::Workbook { .. }
+            | Error::NoHeader { .. }
+            | Error::MissingColumn { .. } => ErrorClass::Data,
+            // The write that consumed the rows failed; its own error says why.
+            Error::Aborted { .. } => ErrorClass::Infrastructure,
+            // Batches are built from columns this crate typed itself.
+            Error::Worker { .. } | Error::Arrow(_) => ErrorClass::Bug,
+        }
+    }
+}

@@ -49,7 +49,8 @@ pub fn open_rows(path: &Path, encoding: TextEncoding) -> Result<Box<dyn RowReade
     let mut file = File::open(path).map_err(io_err)?;
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut file, &mut magic).map_err(io_err)?;
-    drop(file);
+    // The same open file is read from its start: a file is opened once per load.
+    std::io::Seek::rewind(&mut file).map_err(io_err)?;
     let form = match &magic[..n] {
         [0x1f, 0x8b, ..] => FileForm::CsvGzip,
         [b'P', b'K', 3, 4] => FileForm::Xlsx,
@@ -67,9 +68,8 @@ pub fn open_rows(path: &Path, encoding: TextEncoding) -> Result<Box<dyn RowReade
         }
         _ => FileForm::Csv,
     };
-    let file = File::open(path).map_err(io_err)?;
     match form {
-        FileForm::Xlsx => Ok(Box::new(xlsx_reader::XlsxRows::open(path, name)?)),
+        FileForm::Xlsx => Ok(Box::new(xlsx_reader::XlsxRows::open(file, name)?)),
         FileForm::Csv => {
             let reader: Box<dyn Read + Send> = Box::new(file);
             Ok(Box::new(csv_reader::CsvRows::open(

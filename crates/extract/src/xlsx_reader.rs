@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
 
 use calamine::{DataRef, Reader, Xlsx};
 
@@ -13,7 +12,7 @@ use crate::reader::{HEADER_SEARCH_ROWS, MIN_KNOWN_HEADERS, RowReader};
 
 pub(crate) struct XlsxRows {
     name: String,
-    path: PathBuf,
+    workbook: Workbook,
     sheet: String,
     header: Vec<String>,
     /// 0-based row index of the header.
@@ -23,8 +22,13 @@ pub(crate) struct XlsxRows {
 type Workbook = Xlsx<BufReader<File>>;
 
 impl XlsxRows {
-    pub(crate) fn open(path: &Path, name: String) -> Result<Self> {
-        let mut workbook = open_workbook(path, &name)?;
+    /// Reads the workbook of the open `file`; the rows are read from the same workbook, so
+    /// the file is opened once.
+    pub(crate) fn open(file: File, name: String) -> Result<Self> {
+        let mut workbook = Xlsx::new(BufReader::new(file)).map_err(|e| Error::Workbook {
+            file: name.clone(),
+            message: e.to_string(),
+        })?;
         let sheet = workbook
             .sheet_names()
             .into_iter()
@@ -51,23 +55,12 @@ impl XlsxRows {
         })?;
         Ok(Self {
             name,
-            path: path.to_path_buf(),
+            workbook,
             sheet,
             header,
             header_row,
         })
     }
-}
-
-fn open_workbook(path: &Path, name: &str) -> Result<Workbook> {
-    let file = File::open(path).map_err(|source| Error::Io {
-        file: name.into(),
-        source,
-    })?;
-    Xlsx::new(BufReader::new(file)).map_err(|e| Error::Workbook {
-        file: name.into(),
-        message: e.to_string(),
-    })
 }
 
 /// Streams the sheet row by row (0-based row index, cells as text); `visit` returns false to
@@ -141,23 +134,27 @@ impl RowReader for XlsxRows {
     }
 
     fn for_each_row(&mut self, visit: &mut dyn FnMut(u64, &[&str]) -> Result<()>) -> Result<()> {
-        let mut workbook = open_workbook(&self.path, &self.name)?;
         let header_row = self.header_row;
         let width = self.header.len();
-        scan_rows(&mut workbook, &self.name, &self.sheet, &mut |row, cells| {
-            if row <= header_row || cells.iter().all(|c| c.trim().is_empty()) {
-                return Ok(true);
-            }
-            // Trailing empty cells are not stored in XLSX: pad to the header's width.
-            if cells.len() < width {
-                let mut padded = cells.to_vec();
-                padded.resize(width, "");
-                visit(u64::from(row) + 1, &padded)?;
-            } else {
-                visit(u64::from(row) + 1, cells)?;
-            }
-            Ok(true)
-        })
+        scan_rows(
+            &mut self.workbook,
+            &self.name,
+            &self.sheet,
+            &mut |row, cells| {
+                if row <= header_row || cells.iter().all(|c| c.trim().is_empty()) {
+                    return Ok(true);
+                }
+                // Trailing empty cells are not stored in XLSX: pad to the header's width.
+                if cells.len() < width {
+                    let mut padded = cells.to_vec();
+                    padded.resize(width, "");
+                    visit(u64::from(row) + 1, &padded)?;
+                } else {
+                    visit(u64::from(row) + 1, cells)?;
+                }
+                Ok(true)
+            },
+        )
     }
 
     fn description(&self) -> String {

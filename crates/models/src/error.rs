@@ -86,13 +86,38 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// The warehouse failed.
-    #[error(transparent)]
-    Warehouse(Box<ansinh_warehouse::Error>),
+    /// The query session cannot be set up with the configured memory limit and spill
+    /// directory.
+    #[error("models session (models.memory_limit_mb, models.spill_dir): {source}")]
+    Session {
+        /// Underlying error.
+        source: Box<datafusion::error::DataFusionError>,
+    },
 }
 
-impl From<ansinh_warehouse::Error> for Error {
-    fn from(e: ansinh_warehouse::Error) -> Self {
-        Self::Warehouse(Box::new(e))
+impl ansinh_core::Classify for Error {
+    fn class(&self) -> ansinh_core::ErrorClass {
+        use ansinh_core::ErrorClass;
+        use datafusion::error::DataFusionError as D;
+        match self {
+            Error::Io { .. }
+            | Error::Config { .. }
+            | Error::Sql { .. }
+            | Error::UnknownTable { .. }
+            | Error::Duplicate { .. }
+            | Error::Cycle { .. }
+            | Error::Selector { .. }
+            | Error::Session { .. } => ErrorClass::Usage,
+            // Out of memory or spill space, or storage failing under a build, may pass; a
+            // model's SQL that the engine refuses is the project's to fix.
+            Error::Execution { source, .. } => match source.find_root() {
+                D::ResourcesExhausted(_) | D::IoError(_) | D::ObjectStore(_) => {
+                    ErrorClass::Infrastructure
+                }
+                D::Internal(_) => ErrorClass::Bug,
+                _ => ErrorClass::Usage,
+            },
+            Error::Write { .. } => ErrorClass::Infrastructure,
+        }
     }
 }

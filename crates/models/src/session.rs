@@ -8,10 +8,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 /// A session with a memory limit of `memory_limit_mb` MiB and spill files in `spill_dir` (the
 /// system temporary directory when `None`).
-pub fn session(
-    memory_limit_mb: usize,
-    spill_dir: Option<&str>,
-) -> datafusion::error::Result<SessionContext> {
+pub fn session(memory_limit_mb: usize, spill_dir: Option<&str>) -> crate::Result<SessionContext> {
     // A fair pool lets every spilling operator (sorts of window functions, aggregations)
     // keep a share instead of the first one taking it all.
     let pool = FairSpillPool::new(memory_limit_mb * 1024 * 1024);
@@ -19,7 +16,9 @@ pub fn session(
     if let Some(dir) = spill_dir {
         runtime = runtime.with_temp_file_path(dir);
     }
-    let runtime = runtime.build_arc()?;
+    let runtime = runtime.build_arc().map_err(|e| crate::Error::Session {
+        source: Box::new(e),
+    })?;
     // Spans let planning errors name the line of the model file they are about.
     let config = without_join_dynamic_filters(
         SessionConfig::new()

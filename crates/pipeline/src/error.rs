@@ -56,8 +56,22 @@ pub enum Error {
         source_dir: String,
         /// What went wrong.
         message: String,
-        /// Whether it was the store failing (retry later) rather than the source's setting.
-        transient: bool,
+        /// The store failing (retry later) or the source's setting (fix it).
+        class: ansinh_core::ErrorClass,
+    },
+    /// No usable pseudonym key.
+    #[error("{0}")]
+    Key(String),
+    /// The demo key was asked for where it is not accepted.
+    #[error("{0}")]
+    DemoKey(String),
+    /// A setting names something that cannot be used.
+    #[error("{what}: {message}")]
+    Setting {
+        /// The setting and its value.
+        what: String,
+        /// Why it cannot be used.
+        message: String,
     },
     /// A warehouse operation failed.
     #[error(transparent)]
@@ -76,16 +90,20 @@ impl From<ansinh_warehouse::Error> for Error {
     }
 }
 
-impl Error {
-    /// Whether retrying later may succeed: exit code 3 rather than 2.
-    pub fn is_transient(&self) -> bool {
+impl ansinh_core::Classify for Error {
+    fn class(&self) -> ansinh_core::ErrorClass {
+        use ansinh_core::ErrorClass;
         match self {
-            Error::Locked { .. } | Error::Lock { .. } => true,
-            Error::Source { transient, .. } => *transient,
-            Error::Warehouse(e) => e.is_transient(),
-            Error::Models(ansinh_models::Error::Write { .. }) => true,
-            Error::Models(ansinh_models::Error::Warehouse(e)) => e.is_transient(),
-            _ => false,
+            Error::Definition { .. }
+            | Error::UnknownPipeline { .. }
+            | Error::Key(_)
+            | Error::DemoKey(_)
+            | Error::Setting { .. } => ErrorClass::Usage,
+            Error::Locked { .. } | Error::Lock { .. } => ErrorClass::Infrastructure,
+            Error::Source { class, .. } => *class,
+            Error::Warehouse(e) => e.class(),
+            Error::Models(e) => e.class(),
+            Error::Extract(e) => e.class(),
         }
     }
 }

@@ -48,6 +48,28 @@ pub struct WarehouseLock {
     lost: Arc<AtomicBool>,
 }
 
+/// Takes the warehouse lock for `command`, runs `work`, and releases the lock whatever the
+/// outcome. A lock held by another run is an infrastructure error (retry later).
+pub async fn locked<T>(
+    warehouse: &Warehouse,
+    command: &str,
+    ttl_seconds: u64,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let lock = WarehouseLock::acquire(
+        warehouse,
+        &crate::runs::new_run_id(Utc::now()),
+        command,
+        Duration::from_secs(ttl_seconds),
+    )
+    .await?;
+    let result = work.await;
+    if let Err(e) = lock.release().await {
+        tracing::warn!("cannot release the warehouse lock: {e}");
+    }
+    result
+}
+
 /// This machine's host name.
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -286,7 +308,10 @@ mod tests {
             matches!(err, Error::Locked { ref run_id, .. } if run_id == "a"),
             "{err}"
         );
-        assert!(err.is_transient());
+        assert_eq!(
+            ansinh_core::Classify::class(&err),
+            ansinh_core::ErrorClass::Infrastructure
+        );
         first.release().await.unwrap();
         let second = WarehouseLock::acquire(&root(dir.path()), "b", "run", ttl)
             .await

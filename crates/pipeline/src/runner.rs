@@ -2,43 +2,23 @@
 //! changed, and records the run in `_runs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ansinh_core::{Config, DeliveryKind, YearMonth};
-use ansinh_extract::{Geography, PseudonymKey, TextEncoding, UnitLevel};
+use ansinh_core::{Classify, DeliveryKind, YearMonth};
+use ansinh_extract::{Geography, UnitLevel};
 use ansinh_models::freshness::{State, fingerprints, freshness};
 use ansinh_models::{Project, Target, build_fingerprinted, run_tests, select};
-use ansinh_warehouse::history::{Decision, LoadHistory, Outcome};
-use ansinh_warehouse::ingest::{IngestOptions, Ingestor, identify};
-use ansinh_warehouse::landing::{LandedFile, LandingArea};
-use ansinh_warehouse::reference::load_reference;
+use ansinh_warehouse::history::Outcome;
+use ansinh_warehouse::ingest::{FilePlan, PlannedFile, Reload};
 use ansinh_warehouse::{Warehouse, tables};
 use chrono::Utc;
-use indicatif::ProgressBar;
 
+use crate::environment::Environment;
 use crate::error::{Error, Result};
+use crate::loader::{Loader, Retry};
 use crate::lock::WarehouseLock;
 use crate::runs::{self, RunRecord, RunStatus, Step};
 use crate::spec::{Completeness, ExpectedOffices, Pipeline, PipelineKind};
-
-/// What the runner needs from its caller.
-pub struct Environment {
-    /// The configuration.
-    pub config: Config,
-    /// The pseudonym key; a run that must load deliveries without one fails.
-    pub key: Option<PseudonymKey>,
-    /// The landing area.
-    pub landing: LandingArea,
-    /// The local reference directory.
-    pub reference: PathBuf,
-    /// Set to stop the run after the file being loaded.
-    pub cancel: Arc<AtomicBool>,
-    /// A progress bar to advance by one per pipeline period.
-    pub progress: Option<ProgressBar>,
-}
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +35,16 @@ pub struct RunOptions {
     pub fail_fast: bool,
     /// `manual`, `schedule`, `catch-up` or `backfill`.
     pub trigger: String,
+}
+
+impl RunOptions {
+    /// When files the warehouse holds are loaded again.
+    pub fn reload(&self) -> Reload {
+        Reload {
+            unchanged: self.full_refresh,
+            refused: self.full_refresh,
+        }
+    }
 }
 
 /// One line of a plan.
@@ -82,7 +72,7 @@ pub struct RunOutcome {
 struct PeriodWork {
     pipeline: usize,
     period: YearMonth,
-    to_load: Vec<(LandedFile, &'static str)>,
+    to_load: Vec<PlannedFile>,
     unchanged: u64,
     refused_before: Vec<String>,
     missing: Vec<String>,
@@ -115,23 +105,22 @@ async fn plan_deliveries(
     pipeline: &Pipeline,
     kind: DeliveryKind,
     env: &Environment,
-    geography: &Geography,
-    history: &LoadHistory,
+    loader: &mut Loader<'_>,
     options: &RunOptions,
 ) -> Result<Vec<PeriodWork>> {
     let Some(source) = &pipeline.source else {
         return Ok(Vec::new());
     };
-    let listing = source
-        .list(&env.landing, kind)
+    let listing = loader
+        .list(&env.landing, source, kind)
         .await
         .map_err(|e| Error::Source {
             pipeline: pipeline.name.clone(),
             source_dir: source.text().to_string(),
             message: e.to_string(),
-            transient: e.is_transient(),
+            class: e.class(),
         })?;
-    let mut by_period: BTreeMap<YearMonth, Vec<LandedFile>> = BTreeMap::new();
+    let mut by_period: BTreeMap<YearMonth, Vec<_>> = BTreeMap::new();
     for file in listing.files {
         by_period
             .entry(file.delivery.period)
@@ -149,6 +138,7 @@ async fn plan_deliveries(
         Some(asked) => asked.iter().copied().collect(),
         None => by_period.keys().chain(ambiguous.keys()).copied().collect(),
     };
+    let reload = options.reload();
     let mut out = Vec::new();
     for period in periods {
         if pipeline.first_period.is_some_and(|first| period < first) {
@@ -158,6 +148,7 @@ async fn plan_deliveries(
         // An office has delivered when its file is there or was loaded before (the file may
         // have been archived since).
         let arrived: BTreeSet<&str> = files.iter().map(|f| f.delivery.office.as_str()).collect();
+        let history = loader.history();
         let loaded_before = |office: &str| {
             history
                 .current(&ansinh_core::Delivery {
@@ -167,7 +158,7 @@ async fn plan_deliveries(
                 })
                 .is_some()
         };
-        let missing: Vec<String> = expected_offices(pipeline, geography, period)
+        let missing: Vec<String> = expected_offices(pipeline, loader.geography(), period)
             .into_iter()
             .filter(|o| !arrived.contains(o.as_str()) && !loaded_before(o))
             .collect();
@@ -180,22 +171,15 @@ async fn plan_deliveries(
             missing,
             ambiguous: ambiguous.remove(&period).unwrap_or_default(),
         };
-        for file in files {
-            let (sha256, _) = identify(&file, history).await?;
-            let why = match history.decide(&file.delivery, &sha256) {
-                Decision::Load { previous: None } => Some("new"),
-                Decision::Load { previous: Some(_) } => Some("changed"),
-                Decision::Unchanged(_) if options.full_refresh => Some("refresh"),
-                Decision::RefusedBefore(_) if options.full_refresh => Some("refresh"),
-                Decision::RefusedBefore(_) => {
-                    work.refused_before.push(file.relative);
-                    continue;
-                }
-                Decision::Unchanged(_) => None,
-            };
-            match why {
-                Some(why) => work.to_load.push((file, why)),
-                None => work.unchanged += 1,
+        for file in &files {
+            let planned = loader.plan(file, reload).await?;
+            match &planned.plan {
+                FilePlan::Load { .. } => work.to_load.push(planned),
+                FilePlan::Skip {
+                    outcome: Outcome::RefusedBefore,
+                    ..
+                } => work.refused_before.push(planned.landed.relative),
+                FilePlan::Skip { .. } => work.unchanged += 1,
             }
         }
         out.push(work);
@@ -206,8 +190,10 @@ async fn plan_deliveries(
 fn describe(work: &PeriodWork, pipeline: &Pipeline) -> String {
     let mut parts = Vec::new();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, why) in &work.to_load {
-        *counts.entry(why).or_default() += 1;
+    for planned in &work.to_load {
+        if let FilePlan::Load { reason, .. } = &planned.plan {
+            *counts.entry(reason.name()).or_default() += 1;
+        }
     }
     let blocked = !work.missing.is_empty()
         && matches!(
@@ -306,67 +292,6 @@ fn changed_tables(kind: DeliveryKind) -> [&'static str; 4] {
     ]
 }
 
-struct Loader<'w> {
-    warehouse: &'w Warehouse,
-    history: LoadHistory,
-    ingestor: Option<Ingestor<'w>>,
-}
-
-impl<'w> Loader<'w> {
-    fn history(&self) -> &LoadHistory {
-        self.ingestor
-            .as_ref()
-            .map(|i| i.history())
-            .unwrap_or(&self.history)
-    }
-
-    async fn ingestor(
-        &mut self,
-        env: &Environment,
-        geography: &Geography,
-        full_refresh: bool,
-    ) -> Result<&mut Ingestor<'w>> {
-        if self.ingestor.is_none() {
-            let key = env.key.clone().ok_or_else(|| {
-                ansinh_warehouse::Error::Key(
-                    "no pseudonym key: set ANSINH_PSEUDONYM_KEY or pseudonym_key_file".into(),
-                )
-            })?;
-            let encoding = TextEncoding::from_config(&env.config.ingest.encoding)
-                .unwrap_or(TextEncoding::Auto);
-            let options = IngestOptions {
-                max_reject_ratio: env.config.ingest.max_reject_ratio,
-                batch_rows: env.config.ingest.batch_rows,
-                memory_limit_mb: env.config.ingest.memory_limit_mb,
-                workers: env.config.ingest.workers,
-                encoding,
-                retry_refused: false,
-                force: full_refresh,
-            };
-            let ingestor = Ingestor::new(
-                self.warehouse,
-                self.history.clone(),
-                geography.clone(),
-                key,
-                options,
-            )
-            .await?;
-            self.ingestor = Some(ingestor);
-        }
-        self.ingestor
-            .as_mut()
-            .ok_or_else(|| Error::from(ansinh_warehouse::Error::Task("no loader".into())))
-    }
-
-    /// Forgets the loader after an infrastructure error: the next attempt reads the history
-    /// and identity links again from what was committed.
-    async fn reset(&mut self) -> Result<()> {
-        self.ingestor = None;
-        self.history = LoadHistory::read(self.warehouse).await?;
-        Ok(())
-    }
-}
-
 /// Runs `pipelines` (references first) with `options`.
 pub async fn run(
     env: &Environment,
@@ -405,7 +330,7 @@ pub async fn run(
         }
         // An infrastructure error outside a step (listing the landing area, reading the
         // history) is recorded as well, so that `history` shows the failed attempt.
-        Err(e) if !options.dry_run && e.is_transient() => {
+        Err(e) if !options.dry_run && e.class().is_retryable() => {
             let names: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
             let mut step = Step::new(&names.join(","), "plan", None);
             step.status = RunStatus::Failed;
@@ -496,12 +421,7 @@ async fn run_locked(
     warehouse: &Warehouse,
     lock: Option<&WarehouseLock>,
 ) -> Result<Steps> {
-    let geography = Geography::load(&env.reference.join("geography.csv"))?;
-    let mut loader = Loader {
-        warehouse,
-        history: LoadHistory::read(warehouse).await?,
-        ingestor: None,
-    };
+    let mut loader = Loader::open(env, warehouse).await?;
     let mut steps: Vec<Step> = Vec::new();
     let mut plan: Vec<PlanItem> = Vec::new();
     let mut changing: BTreeSet<&str> = BTreeSet::new();
@@ -519,16 +439,8 @@ async fn run_locked(
                 ),
             }),
             PipelineKind::Deliveries(kind) => {
-                let planned = plan_deliveries(
-                    index,
-                    pipeline,
-                    kind,
-                    env,
-                    &geography,
-                    loader.history(),
-                    options,
-                )
-                .await?;
+                let planned =
+                    plan_deliveries(index, pipeline, kind, env, &mut loader, options).await?;
                 for w in &planned {
                     plan.push(PlanItem {
                         pipeline: pipeline.name.clone(),
@@ -586,8 +498,7 @@ async fn run_locked(
         let started = Instant::now();
         let mut step = Step::new(&pipeline.name, "reference", None);
         step.attempts = 1;
-        let mut history = loader.history().clone();
-        let reports = load_reference(warehouse, &env.reference, &mut history).await?;
+        let reports = loader.load_reference(env).await?;
         for report in reports {
             *step.files.entry(report.outcome.name().into()).or_default() += 1;
             if report.outcome.is_effective() {
@@ -595,8 +506,6 @@ async fn run_locked(
                 step.rows_loaded += report.rows;
             }
         }
-        loader.history = history;
-        loader.ingestor = None;
         step.seconds = started.elapsed().as_secs_f64();
         steps.push(step);
         if let Some(bar) = &env.progress {
@@ -614,7 +523,7 @@ async fn run_locked(
         if stop.is_some() {
             break;
         }
-        if env.cancel.load(Ordering::SeqCst) {
+        if env.cancelled() {
             step.status = RunStatus::Interrupted;
             step.message = Some("stopped by a signal before this period".into());
             steps.push(step);
@@ -673,28 +582,18 @@ async fn run_locked(
             }
             _ => {}
         }
-        let result = ingest_period(
-            env,
-            pipeline,
-            &item,
-            &geography,
-            &mut loader,
-            &mut step,
-            options,
-            lock,
-        )
-        .await;
+        let result =
+            ingest_period(env, pipeline, &item, &mut loader, &mut step, options, lock).await;
         step.seconds = started.elapsed().as_secs_f64();
         let failed_hard = match result {
             Ok(()) => false,
-            Err(e) if e.is_transient() => {
+            Err(e) if e.class().is_retryable() => {
                 step.status = RunStatus::Failed;
                 step.message = Some(e.to_string());
                 tracing::error!(pipeline = %pipeline.name, period = %item.period, "{e}");
                 // The next period starts from what was committed, not from the failed load.
                 if let Err(e) = loader.reset().await {
                     tracing::warn!("cannot read the load history again: {e}");
-                    loader.ingestor = None;
                 }
                 true
             }
@@ -733,12 +632,10 @@ fn load_project(env: &Environment, pipelines: &[Pipeline]) -> Result<Option<Proj
     )?))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn ingest_period(
     env: &Environment,
     pipeline: &Pipeline,
     item: &PeriodWork,
-    geography: &Geography,
     loader: &mut Loader<'_>,
     step: &mut Step,
     options: &RunOptions,
@@ -747,42 +644,27 @@ async fn ingest_period(
     let ratio = pipeline
         .max_reject_ratio
         .unwrap_or(env.config.ingest.max_reject_ratio);
-    for (file, _) in &item.to_load {
-        if env.cancel.load(Ordering::SeqCst) {
+    let retry = Retry {
+        retries: pipeline.retries,
+        backoff_seconds: pipeline.retry_backoff_seconds,
+    };
+    for planned in &item.to_load {
+        if env.cancelled() {
             step.status = RunStatus::Interrupted;
             step.message = Some("stopped by a signal; the rest of the period is pending".into());
             return Ok(());
         }
-        let mut attempt = 0u32;
-        let report = loop {
-            attempt += 1;
-            step.attempts = step.attempts.max(attempt);
-            if lock.is_some_and(|l| l.lost()) {
-                return Err(Error::Lock {
-                    path: crate::lock::LOCK_OBJECT.into(),
-                    message: "this run lost the warehouse lock; stopping before the next write"
-                        .into(),
-                });
-            }
-            let ingestor = loader
-                .ingestor(env, geography, options.full_refresh)
-                .await?;
-            ingestor.options_mut().max_reject_ratio = ratio;
-            match ingestor.ingest(file).await {
-                Ok(report) => break report,
-                Err(e) if e.is_transient() && attempt <= pipeline.retries => {
-                    let wait = pipeline.retry_backoff_seconds * (1u64 << (attempt - 1).min(10));
-                    tracing::warn!(
-                        file = %file.relative,
-                        attempt,
-                        "infrastructure error, retrying in {wait}s: {e}"
-                    );
-                    tokio::time::sleep(Duration::from_secs(wait)).await;
-                    loader.reset().await?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let report = loader
+            .load(
+                env,
+                planned,
+                options.reload(),
+                ratio,
+                retry,
+                lock,
+                &mut step.attempts,
+            )
+            .await?;
         *step.files.entry(report.outcome.name().into()).or_default() += 1;
         step.rows_loaded += report.rows_loaded;
         step.rows_rejected += report.rows_rejected;
@@ -835,13 +717,7 @@ async fn build_and_test(
     let ctx = ansinh_models::session(
         env.config.models.memory_limit_mb,
         env.config.models.spill_dir.as_deref(),
-    )
-    .map_err(|e| {
-        Error::from(ansinh_warehouse::Error::Query {
-            table: "session".into(),
-            source: e,
-        })
-    })?;
+    )?;
     warehouse.register(&ctx).await?;
     let target = Target::Warehouse {
         root: warehouse.location().root().clone(),
@@ -849,8 +725,7 @@ async fn build_and_test(
     let built = match build_fingerprinted(project, &ctx, &stale, &target, &fingerprints).await {
         Ok(report) => report,
         Err(e) => {
-            let transient = matches!(e, ansinh_models::Error::Write { .. });
-            if !transient {
+            if !e.class().is_retryable() {
                 return Err(e.into());
             }
             step.status = RunStatus::Failed;

@@ -194,3 +194,87 @@ pub async fn read_state(warehouse: &Warehouse) -> Option<SchedulerState> {
     let bytes = store.get(&path).await.ok()?.bytes().await.ok()?;
     serde_json::from_slice(&bytes).ok()
 }
+
+/// Fires each of `pipelines` on its cron until `env` is cancelled (SIGTERM or SIGINT through
+/// [`crate::environment::watch_signals`], which wakes `wake`). A run that fails for a reason
+/// outside ansinh (a held lock, storage) is tried again with the pipeline's backoff;
+/// `on_run` is told of each finished run.
+pub async fn serve(
+    env: &crate::Environment,
+    pipelines: Vec<Pipeline>,
+    catch_up: bool,
+    wake: &tokio::sync::Notify,
+    mut on_run: impl FnMut(&Pipeline, &crate::RunOutcome),
+) -> Result<()> {
+    let warehouse = env.warehouse()?;
+    let mut scheduler = Scheduler::new(pipelines, &warehouse, catch_up).await?;
+    for (name, at) in scheduler.next_runs() {
+        tracing::info!(pipeline = %name, next = %at.to_rfc3339(), "scheduled");
+    }
+    loop {
+        scheduler.write_state(&warehouse).await;
+        if env.cancelled() {
+            break;
+        }
+        let now = Utc::now();
+        if let Some((pipeline, trigger)) = scheduler.due(now) {
+            let options = crate::RunOptions {
+                trigger: trigger.into(),
+                ..crate::RunOptions::default()
+            };
+            let outcome = run_with_retries(env, &pipeline, &options).await;
+            scheduler.fired(&pipeline.name, now);
+            match outcome {
+                Ok(outcome) => {
+                    crate::hooks::notify(std::slice::from_ref(&pipeline), &outcome.record).await;
+                    on_run(&pipeline, &outcome);
+                }
+                Err(e) => tracing::error!(pipeline = %pipeline.name, "run failed: {e}"),
+            }
+            continue;
+        }
+        let wait = scheduler.until_next(now);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified() => {}
+        }
+    }
+    scheduler.clear_state(&warehouse).await;
+    tracing::info!("scheduler stopped");
+    Ok(())
+}
+
+/// One scheduled run; a held lock or another infrastructure error is retried with the
+/// pipeline's backoff, unless a signal stops the scheduler first.
+async fn run_with_retries(
+    env: &crate::Environment,
+    pipeline: &Pipeline,
+    options: &crate::RunOptions,
+) -> Result<crate::RunOutcome> {
+    use ansinh_core::Classify;
+    let retry = crate::loader::Retry {
+        retries: pipeline.retries,
+        backoff_seconds: pipeline.retry_backoff_seconds,
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match crate::run(env, std::slice::from_ref(pipeline), options).await {
+            Err(e) if e.class().is_retryable() => {
+                let Some(wait) = retry.wait(attempt) else {
+                    return Err(e);
+                };
+                tracing::warn!(
+                    pipeline = %pipeline.name,
+                    attempt,
+                    "retrying in {}s: {e}",
+                    wait.as_secs()
+                );
+                if !crate::loader::Retry::sleep(wait, env).await {
+                    return Err(e);
+                }
+            }
+            other => return other,
+        }
+    }
+}

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::schedule::Cron;
-use crate::source::SourcePattern;
+use ansinh_warehouse::source::SourcePattern;
 
 /// The default time zone of schedules.
 pub const DEFAULT_TIMEZONE: &str = "Asia/Ho_Chi_Minh";

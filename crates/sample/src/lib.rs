@@ -46,6 +46,15 @@ pub enum Error {
     Options(String),
 }
 
+impl ansinh_core::Classify for Error {
+    fn class(&self) -> ansinh_core::ErrorClass {
+        match self {
+            Error::Options(_) => ansinh_core::ErrorClass::Usage,
+            Error::Io { .. } | Error::Xlsx { .. } => ansinh_core::ErrorClass::Infrastructure,
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -56,6 +56,13 @@ pub enum Error {
     },
 }
 
+impl ansinh_core::Classify for Error {
+    /// Each is a setting of `[serve]` or of the host to fix.
+    fn class(&self) -> ansinh_core::ErrorClass {
+        ansinh_core::ErrorClass::Usage
+    }
+}
+
 /// A user: a name and the SCRAM salted password (never the password itself).
 #[derive(Clone)]
 pub struct User {

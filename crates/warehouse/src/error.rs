@@ -66,25 +66,75 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// A background task failed.
-    #[error("background task: {0}")]
-    Task(String),
+    /// A temporary file of a load (rejects and links on their way to their tables) could not
+    /// be made, written or read back.
+    #[error("temporary file for {what}: {message}")]
+    TempFile {
+        /// What it holds.
+        what: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// A background task was cancelled (the runtime is shutting down).
+    #[error("background task cancelled: {0}")]
+    Cancelled(String),
+    /// An invariant of the code does not hold: a bug, not a fault of the data or the
+    /// environment.
+    #[error("internal error: {0}")]
+    Bug(String),
 }
 
 impl Error {
-    /// Whether retrying later may succeed (storage unreachable, conflicting commit): exit
-    /// code 3 rather than 2.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Error::Delta { source, .. } => matches!(
-                source,
-                deltalake::DeltaTableError::ObjectStore { .. }
-                    | deltalake::DeltaTableError::Io { .. }
-                    | deltalake::DeltaTableError::Transaction { .. }
-                    | deltalake::DeltaTableError::VersionAlreadyExists(_)
-            ),
-            Error::Io { .. } | Error::Task(_) | Error::Store { .. } => true,
-            _ => false,
+    /// A background task that ended without its result: a panic is a bug, a cancellation is
+    /// the runtime going away.
+    pub fn from_join(what: &str, e: tokio::task::JoinError) -> Self {
+        if e.is_panic() {
+            Self::Bug(format!("{what} panicked: {e}"))
+        } else {
+            Self::Cancelled(format!("{what}: {e}"))
         }
+    }
+}
+
+impl ansinh_core::Classify for Error {
+    fn class(&self) -> ansinh_core::ErrorClass {
+        use ansinh_core::ErrorClass;
+        match self {
+            Error::Delta { source, .. } => match source {
+                deltalake::DeltaTableError::ObjectStore { .. }
+                | deltalake::DeltaTableError::Io { .. }
+                | deltalake::DeltaTableError::Transaction { .. }
+                | deltalake::DeltaTableError::VersionAlreadyExists(_) => ErrorClass::Infrastructure,
+                deltalake::DeltaTableError::InvalidTableLocation(_)
+                | deltalake::DeltaTableError::NotATable(_) => ErrorClass::Usage,
+                // A table this crate wrote that it cannot read or write again, or another
+                // failure that retrying may clear: retry, the operator sees the message.
+                _ => ErrorClass::Infrastructure,
+            },
+            Error::Query { source, .. } => datafusion_class(source),
+            Error::Location { .. }
+            | Error::Landing { .. }
+            | Error::Reference(_)
+            | Error::Key(_)
+            | Error::Manifest(_) => ErrorClass::Usage,
+            Error::Io { .. }
+            | Error::Store { .. }
+            | Error::TempFile { .. }
+            | Error::Cancelled(_) => ErrorClass::Infrastructure,
+            Error::Arrow(_) | Error::Bug(_) => ErrorClass::Bug,
+        }
+    }
+}
+
+/// The class of an error of a query this crate planned over its own tables: memory, spill,
+/// storage and execution failures may pass on a retry; a plan that does not hold is a bug.
+pub fn datafusion_class(e: &datafusion::error::DataFusionError) -> ansinh_core::ErrorClass {
+    use ansinh_core::ErrorClass;
+    use datafusion::error::DataFusionError as D;
+    match e.find_root() {
+        D::Internal(_) | D::Plan(_) | D::SQL(..) | D::SchemaError(..) | D::NotImplemented(_) => {
+            ErrorClass::Bug
+        }
+        _ => ErrorClass::Infrastructure,
     }
 }

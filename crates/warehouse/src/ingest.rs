@@ -37,11 +37,6 @@ pub struct IngestOptions {
     pub batch_rows: usize,
     /// Encoding of CSV files.
     pub encoding: TextEncoding,
-    /// Load files again that were refused in the same form (after the reference data or the
-    /// ratio changed).
-    pub retry_refused: bool,
-    /// Load files again even when the warehouse holds the same content (a full refresh).
-    pub force: bool,
     /// Memory a load may use, in MiB, whatever the size of the file.
     pub memory_limit_mb: usize,
     /// Threads checking rows (0: one per core).
@@ -159,12 +154,159 @@ fn fact_spec(kind: DeliveryKind) -> Result<TableSpec> {
     table_spec(tables::fact(kind))
 }
 
-/// What to do with a delivery file.
-enum Plan {
-    /// Load it, replacing this record's load if any.
-    Load(Option<Box<LoadRecord>>),
-    /// Nothing: it is unchanged or was refused in this form.
-    Skip(Box<LoadReport>),
+/// When a file is loaded again although the warehouse already knows its content.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reload {
+    /// Load it again when the warehouse holds the same content (a full refresh).
+    pub unchanged: bool,
+    /// Load it again when the same content was refused (after the reference data or the
+    /// reject ratio changed).
+    pub refused: bool,
+}
+
+/// Why a file is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LoadReason {
+    /// No load of its delivery yet.
+    New,
+    /// Content other than the delivery's current load.
+    Changed,
+    /// The same content again, for a full refresh.
+    Refresh,
+    /// Content refused before, tried again.
+    Retry,
+}
+
+impl LoadReason {
+    /// The word used in plans.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Changed => "changed",
+            Self::Refresh => "refresh",
+            Self::Retry => "retry",
+        }
+    }
+}
+
+/// The SHA-256 and size of a file's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    /// SHA-256, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: i64,
+}
+
+/// What planning decided for a landed file: the decision is made once and carried to the load.
+#[derive(Debug, Clone)]
+pub enum FilePlan {
+    /// Load it. `digest` is the content planning read (absent for a remote object that is
+    /// not known by its entity tag: its one download hashes it); `previous` is the load it
+    /// replaces.
+    Load {
+        /// Why.
+        reason: LoadReason,
+        /// The content, when planning read it.
+        digest: Option<FileDigest>,
+        /// The delivery's effective load that this one replaces.
+        previous: Option<Box<LoadRecord>>,
+    },
+    /// Nothing to do: the content is the delivery's current load, or was refused as it is.
+    Skip {
+        /// [`Outcome::Unchanged`] or [`Outcome::RefusedBefore`].
+        outcome: Outcome,
+        /// The load of this content.
+        record: Box<LoadRecord>,
+    },
+}
+
+/// A landed file with its plan.
+#[derive(Debug, Clone)]
+pub struct PlannedFile {
+    /// The file.
+    pub landed: LandedFile,
+    /// What to do with it.
+    pub plan: FilePlan,
+}
+
+/// The one decision on a delivery's file whose content is `digest`, given the history.
+pub fn decide(
+    history: &LoadHistory,
+    delivery: &Delivery,
+    digest: FileDigest,
+    reload: Reload,
+) -> FilePlan {
+    let current = || history.current(delivery).cloned().map(Box::new);
+    match history.decide(delivery, &digest.sha256) {
+        Decision::Load { previous } => FilePlan::Load {
+            reason: if previous.is_some() {
+                LoadReason::Changed
+            } else {
+                LoadReason::New
+            },
+            digest: Some(digest),
+            previous: previous.map(Box::new),
+        },
+        Decision::Unchanged(record) if reload.unchanged => FilePlan::Load {
+            reason: LoadReason::Refresh,
+            digest: Some(digest),
+            previous: Some(Box::new(record)),
+        },
+        Decision::RefusedBefore(_) if reload.unchanged || reload.refused => FilePlan::Load {
+            reason: if reload.unchanged {
+                LoadReason::Refresh
+            } else {
+                LoadReason::Retry
+            },
+            digest: Some(digest),
+            previous: current(),
+        },
+        Decision::Unchanged(record) => FilePlan::Skip {
+            outcome: Outcome::Unchanged,
+            record: Box::new(record),
+        },
+        Decision::RefusedBefore(record) => FilePlan::Skip {
+            outcome: Outcome::RefusedBefore,
+            record: Box::new(record),
+        },
+    }
+}
+
+/// Plans one landed file: a local file is hashed (its one read before the load); a remote
+/// object is known by its entity tag and size when the history has them, else it is planned
+/// for its one download.
+pub async fn plan_file(
+    landed: &LandedFile,
+    history: &LoadHistory,
+    reload: Reload,
+) -> Result<PlannedFile> {
+    let digest = match &landed.remote {
+        None => Some(digest(landed).await?),
+        Some(object) => known_digest(history, landed).map(|sha256| FileDigest {
+            sha256,
+            bytes: object.size as i64,
+        }),
+    };
+    let plan = match digest {
+        Some(digest) => decide(history, &landed.delivery, digest, reload),
+        None => {
+            let previous = history.current(&landed.delivery).cloned().map(Box::new);
+            FilePlan::Load {
+                reason: if previous.is_some() {
+                    LoadReason::Changed
+                } else {
+                    LoadReason::New
+                },
+                digest: None,
+                previous,
+            }
+        }
+    };
+    Ok(PlannedFile {
+        landed: landed.clone(),
+        plan,
+    })
 }
 
 /// The SHA-256 the history holds for a remote file read before with the same entity tag and
@@ -180,29 +322,24 @@ fn known_digest(history: &LoadHistory, landed: &LandedFile) -> Option<String> {
         .map(str::to_string)
 }
 
-/// SHA-256 and size of a landed file: from the history for a remote object it knows by entity
-/// tag and size, else read and hashed.
-pub async fn identify(landed: &LandedFile, history: &LoadHistory) -> Result<(String, i64)> {
-    match (known_digest(history, landed), &landed.remote) {
-        (Some(sha256), Some(object)) => Ok((sha256, object.size as i64)),
-        _ => digest(landed).await,
-    }
-}
-
 /// SHA-256 and size of a landed file, local or remote, streamed.
-pub async fn digest(landed: &LandedFile) -> Result<(String, i64)> {
+pub async fn digest(landed: &LandedFile) -> Result<FileDigest> {
     match &landed.remote {
         None => {
             let path = landed.path.clone();
-            tokio::task::spawn_blocking(move || file_digest(&path))
+            let (sha256, bytes) = tokio::task::spawn_blocking(move || file_digest(&path))
                 .await
-                .map_err(|e| Error::Task(e.to_string()))?
+                .map_err(|e| Error::from_join("hashing", e))?
                 .map_err(|source| Error::Io {
                     path: landed.path.display().to_string(),
                     source,
-                })
+                })?;
+            Ok(FileDigest { sha256, bytes })
         }
-        Some(object) => hash_object(object, &landed.relative, None).await,
+        Some(object) => {
+            let (sha256, bytes) = hash_object(object, &landed.relative, None).await?;
+            Ok(FileDigest { sha256, bytes })
+        }
     }
 }
 
@@ -250,13 +387,12 @@ async fn download(
     };
     // Keep the extension: readers pick the format by it.
     let name = relative.rsplit('/').next().unwrap_or("delivery");
-    let suffix = [".csv.gz", ".csv", ".xlsx"]
-        .into_iter()
-        .find(|e| name.ends_with(e))
-        .unwrap_or("");
+    let suffix = ansinh_core::delivery_extension(name)
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default();
     let mut copy = tempfile::Builder::new()
         .prefix(".ansinh-landing-")
-        .suffix(suffix)
+        .suffix(&suffix)
         .tempfile()
         .map_err(io_error)?;
     let (sha256, bytes) = hash_object(object, relative, Some(copy.as_file_mut())).await?;
@@ -309,80 +445,78 @@ impl<'w> Ingestor<'w> {
         &mut self.options
     }
 
-    /// Loads one landed file, unless the warehouse already holds its content. A file of a
-    /// remote landing area is first copied to a local temporary file (streamed, hashed on the
-    /// way), which the readers then stream from.
-    pub async fn ingest(&mut self, landed: &LandedFile) -> Result<LoadReport> {
-        match &landed.remote {
-            None => {
-                let (sha256, bytes) = digest(landed).await?;
-                match self.plan(landed, &sha256) {
-                    Plan::Skip(report) => Ok(*report),
-                    Plan::Load(previous) => {
-                        self.load(landed, sha256, bytes, None, previous.map(|p| *p))
-                            .await
-                    }
-                }
-            }
-            Some(object) => {
-                // An object whose tag and size the history knows is not downloaded when
-                // there is nothing to do with it.
-                if let Some(sha256) = known_digest(&self.history, landed)
-                    && let Plan::Skip(report) = self.plan(landed, &sha256)
-                {
-                    return Ok(*report);
-                }
-                let (copy, sha256, bytes) = download(object, &landed.relative).await?;
-                let local = LandedFile {
-                    path: copy.path().to_path_buf(),
-                    remote: None,
-                    ..landed.clone()
-                };
-                let report = match self.plan(&local, &sha256) {
-                    Plan::Skip(report) => Ok(*report),
-                    Plan::Load(previous) => {
-                        let etag = object.etag.clone();
-                        self.load(&local, sha256, bytes, etag, previous.map(|p| *p))
-                            .await
-                    }
-                };
-                drop(copy);
-                report
-            }
-        }
+    /// Plans and loads one landed file, unless the warehouse already holds its content.
+    pub async fn ingest(&mut self, landed: &LandedFile, reload: Reload) -> Result<LoadReport> {
+        let planned = plan_file(landed, &self.history, reload).await?;
+        self.load_planned(planned, reload).await
     }
 
-    /// What the history says of the content `sha256` of `landed`.
-    fn plan(&self, landed: &LandedFile, sha256: &str) -> Plan {
-        let delivery = &landed.delivery;
-        let again = self.options.force || self.options.retry_refused;
-        match self.history.decide(delivery, sha256) {
-            Decision::Unchanged(record) if self.options.force => Plan::Load(Some(Box::new(record))),
-            Decision::RefusedBefore(_) if again => {
-                Plan::Load(self.history.current(delivery).cloned().map(Box::new))
+    /// Carries out what planning decided for a file. A file of a remote landing area is
+    /// copied to a local temporary file (streamed, hashed on the way: its one download),
+    /// which the readers then stream from; when planning could not know its content, the
+    /// decision is made on the digest of that download.
+    pub async fn load_planned(
+        &mut self,
+        planned: PlannedFile,
+        reload: Reload,
+    ) -> Result<LoadReport> {
+        let PlannedFile { landed, plan } = planned;
+        let (digest, previous) = match plan {
+            FilePlan::Skip { outcome, record } => {
+                return Ok(report_from(&landed, outcome, &record));
             }
-            Decision::Unchanged(record) => {
-                Plan::Skip(Box::new(report_from(landed, Outcome::Unchanged, &record)))
+            FilePlan::Load {
+                digest, previous, ..
+            } => (digest, previous),
+        };
+        let Some(object) = &landed.remote else {
+            let digest = match digest {
+                Some(digest) => digest,
+                None => self::digest(&landed).await?,
+            };
+            return self.load(&landed, digest, None, previous.map(|p| *p)).await;
+        };
+        let (copy, sha256, bytes) = download(object, &landed.relative).await?;
+        let local = LandedFile {
+            path: copy.path().to_path_buf(),
+            remote: None,
+            ..landed.clone()
+        };
+        let downloaded = FileDigest { sha256, bytes };
+        let previous = if digest.as_ref() == Some(&downloaded) {
+            previous
+        } else {
+            // Planning did not know the content (or it changed since the listing): decide
+            // on what was downloaded.
+            match decide(&self.history, &landed.delivery, downloaded.clone(), reload) {
+                FilePlan::Skip { outcome, record } => {
+                    return Ok(report_from(&landed, outcome, &record));
+                }
+                FilePlan::Load { previous, .. } => previous,
             }
-            Decision::RefusedBefore(record) => Plan::Skip(Box::new(report_from(
-                landed,
-                Outcome::RefusedBefore,
-                &record,
-            ))),
-            Decision::Load { previous } => Plan::Load(previous.map(Box::new)),
-        }
+        };
+        let report = self
+            .load(
+                &local,
+                downloaded,
+                object.etag.clone(),
+                previous.map(|p| *p),
+            )
+            .await;
+        drop(copy);
+        report
     }
 
-    /// Loads the local file `landed` (content `sha256`), replacing `previous`.
+    /// Loads the local file `landed` (content `digest`), replacing `previous`.
     async fn load(
         &mut self,
         landed: &LandedFile,
-        sha256: String,
-        bytes: i64,
+        digest: FileDigest,
         etag: Option<String>,
         previous: Option<LoadRecord>,
     ) -> Result<LoadReport> {
         let delivery = &landed.delivery;
+        let FileDigest { sha256, bytes } = digest;
 
         let outcome = if previous.is_some() {
             Outcome::Restated
@@ -413,15 +547,15 @@ impl<'w> Ingestor<'w> {
             // The write or a spill stopped the reading first: theirs is the error to report.
             (Err(ansinh_extract::Error::Aborted { .. }), spills) => {
                 return Err(spills.err().unwrap_or_else(|| {
-                    read.written
-                        .err()
-                        .unwrap_or_else(|| Error::Task("the load was aborted".into()))
+                    read.written.err().unwrap_or_else(|| {
+                        Error::Bug("the load was aborted without a cause".into())
+                    })
                 }));
             }
             (Ok(_), Err(spill_error)) => return Err(spill_error),
             // A fault of ours, not of the file: it is not recorded as refused.
             (Err(fault @ ansinh_extract::Error::Worker { .. }), _) => {
-                return Err(Error::Task(fault.to_string()));
+                return Err(Error::Bug(fault.to_string()));
             }
             (Err(unreadable), _) => {
                 let record = self
@@ -624,7 +758,9 @@ impl<'w> Ingestor<'w> {
                 budget.layout,
             )
             .await;
-        let (extracted, spills) = reader.await.map_err(|e| Error::Task(e.to_string()))?;
+        let (extracted, spills) = reader
+            .await
+            .map_err(|e| Error::from_join("reading the file", e))?;
         Ok(ReadOutcome {
             extracted,
             written,

@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ansinh_core::{Delivery, DeliveryKind, YearMonth};
+use ansinh_core::{DELIVERY_EXTENSIONS, Delivery, DeliveryKind};
 use futures::TryStreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path as StorePath;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::source::SourcePattern;
 use crate::storage::{Storage, object_path};
 
 /// A delivery file found in the landing area.
@@ -253,85 +254,71 @@ pub struct LandingScan {
     pub ignored: Vec<(String, String)>,
 }
 
-const EXTENSIONS: [&str; 3] = [".csv.gz", ".csv", ".xlsx"];
+/// The contract's name of a delivery of `kind`: `<period>/<office>_<period>_<kind>.<ext>`.
+pub fn contract_pattern(kind: DeliveryKind) -> SourcePattern {
+    let text = format!("{{period}}/{{office}}_{{period}}_{}.{{ext}}", kind.name());
+    match SourcePattern::parse(&text) {
+        Ok(pattern) => pattern,
+        // The text is fixed above and has every placeholder the parser requires.
+        Err(message) => unreachable!("the contract pattern is valid: {message}"),
+    }
+}
 
-/// Parses a delivery file name: `<office>_<yyyy-mm>_<kind>.<ext>`.
-pub fn parse_file_name(name: &str) -> Option<(String, YearMonth, DeliveryKind)> {
-    let stem = EXTENSIONS.iter().find_map(|ext| name.strip_suffix(ext))?;
-    let mut parts = stem.splitn(3, '_');
-    let office = parts.next()?;
-    let period: YearMonth = parts.next()?.parse().ok()?;
-    let kind: DeliveryKind = parts.next()?.parse().ok()?;
-    let office_ok = !office.is_empty()
-        && office.len() <= 16
-        && office.bytes().all(|b| b.is_ascii_alphanumeric());
-    office_ok.then(|| (office.to_string(), period, kind))
+impl LandingScan {
+    /// The deliveries of `listed` (a listing of the whole landing area) named as the contract
+    /// says; every other file is ignored with the reason. A delivery with more than one file
+    /// (`.csv` and `.xlsx`, say) is ambiguous: none of its files is taken.
+    pub fn from_listing(listed: &[ListedFile]) -> Self {
+        let mut scan = LandingScan::default();
+        let mut matched = std::collections::BTreeSet::new();
+        for kind in DeliveryKind::ALL {
+            let listing = contract_pattern(kind).select(listed, kind);
+            matched.extend(listing.files.iter().map(|f| f.relative.clone()));
+            matched.extend(listing.ambiguous.iter().map(|f| f.relative.clone()));
+            scan.files.extend(listing.files);
+            let mut by_delivery: BTreeMap<&Delivery, Vec<&str>> = BTreeMap::new();
+            for f in &listing.ambiguous {
+                by_delivery
+                    .entry(&f.delivery)
+                    .or_default()
+                    .push(&f.relative);
+            }
+            for (delivery, names) in by_delivery {
+                for name in &names {
+                    scan.ignored.push((
+                        name.to_string(),
+                        format!(
+                            "{delivery} is delivered more than once ({}); keep one",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        for file in listed.iter().filter(|f| !matched.contains(&f.relative)) {
+            scan.ignored.push((
+                file.relative.clone(),
+                format!(
+                    "not named <yyyy-mm>/<office>_<yyyy-mm>_<participants|beneficiaries>.<{}>",
+                    DELIVERY_EXTENSIONS.join("|")
+                ),
+            ));
+        }
+        scan.files.sort_by(|a, b| {
+            (a.delivery.period, &a.delivery.office, a.delivery.kind).cmp(&(
+                b.delivery.period,
+                &b.delivery.office,
+                b.delivery.kind,
+            ))
+        });
+        scan.ignored.sort();
+        scan
+    }
 }
 
 /// Lists every delivery of a landing area: files named `<period>/<office>_<period>_<kind>.<ext>`.
 pub async fn scan_area(area: &LandingArea) -> Result<LandingScan> {
-    let mut found: BTreeMap<Delivery, Vec<LandedFile>> = BTreeMap::new();
-    let mut scan = LandingScan::default();
-    for file in area.list("").await? {
-        let Some((dir_name, name)) = file.relative.split_once('/') else {
-            continue;
-        };
-        let Ok(period) = dir_name.parse::<YearMonth>() else {
-            continue;
-        };
-        if name.contains('/') {
-            continue;
-        }
-        let relative = file.relative.clone();
-        match parse_file_name(name) {
-            Some((_, file_period, _)) if file_period != period => scan.ignored.push((
-                relative,
-                format!("period {file_period} in the name differs from its folder {period}"),
-            )),
-            Some((office, period, kind)) => {
-                let delivery = Delivery {
-                    kind,
-                    period,
-                    office,
-                };
-                found.entry(delivery.clone()).or_default().push(LandedFile {
-                    delivery,
-                    path: file.path,
-                    relative,
-                    remote: file.remote,
-                });
-            }
-            None => scan.ignored.push((
-                relative,
-                "not named <office>_<yyyy-mm>_<participants|beneficiaries>.<csv|csv.gz|xlsx>"
-                    .into(),
-            )),
-        }
-    }
-    for (delivery, mut files) in found {
-        if files.len() == 1 {
-            scan.files.append(&mut files);
-        } else {
-            let names: Vec<String> = files.iter().map(|f| f.relative.clone()).collect();
-            for f in &files {
-                scan.ignored.push((
-                    f.relative.clone(),
-                    format!(
-                        "{delivery} is delivered more than once ({}); keep one",
-                        names.join(", ")
-                    ),
-                ));
-            }
-        }
-    }
-    scan.files.sort_by(|a, b| {
-        (a.delivery.period, &a.delivery.office, a.delivery.kind).cmp(&(
-            b.delivery.period,
-            &b.delivery.office,
-            b.delivery.kind,
-        ))
-    });
-    Ok(scan)
+    Ok(LandingScan::from_listing(&area.list("").await?))
 }
 
 /// Lists every delivery under a local landing root.
@@ -351,15 +338,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn file_names() {
-        let (office, period, kind) = parse_file_name("568_2024-01_participants.csv.gz").unwrap();
-        assert_eq!(
-            (office.as_str(), period.to_string(), kind),
-            ("568", "2024-01".into(), DeliveryKind::Participants)
+    fn contract_names_and_what_is_ignored() {
+        let listed: Vec<ListedFile> = [
+            "2024-01/568_2024-01_participants.csv.gz",
+            "2024-01/568_2024-01_beneficiaries.csv",
+            "2024-01/569_2024-01_participants.csv",
+            "2024-01/569_2024-01_participants.xlsx",
+            "2024-01/568_2024-02_participants.csv",
+            "2024-01/568_2024-01_participants.txt",
+            "2024-01/568_2024-01_pensions.csv",
+            "notes.txt",
+        ]
+        .into_iter()
+        .map(|relative| ListedFile {
+            relative: relative.into(),
+            path: PathBuf::from(relative),
+            remote: None,
+        })
+        .collect();
+        let scan = LandingScan::from_listing(&listed);
+        let files: Vec<String> = scan.files.iter().map(|f| f.delivery.to_string()).collect();
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert_eq!(scan.files[0].delivery.kind, DeliveryKind::Participants);
+        assert_eq!(scan.files[0].delivery.office, "568");
+        let ignored: Vec<&str> = scan.ignored.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(ignored.len(), 6, "{ignored:?}");
+        assert!(
+            scan.ignored
+                .iter()
+                .any(|(f, why)| f.ends_with("569_2024-01_participants.xlsx")
+                    && why.contains("more than once"))
         );
-        assert!(parse_file_name("568_2024-01_participants.txt").is_none());
-        assert!(parse_file_name("568_2024-13_participants.csv").is_none());
-        assert!(parse_file_name("568_2024-01_pensions.csv").is_none());
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod landing;
 mod location;
 pub mod reference;
+pub mod source;
 mod spill;
 pub mod status;
 pub mod storage;
@@ -128,7 +129,7 @@ pub fn table_spec(name: &str) -> Result<TableSpec> {
     table_specs()
         .into_iter()
         .find(|s| s.name == name)
-        .ok_or_else(|| Error::Task(format!("no table named {name}")))
+        .ok_or_else(|| Error::Bug(format!("no table named {name}")))
 }
 
 /// A record batch stream offered once as the single partition of a streaming table.
@@ -470,7 +471,7 @@ impl Warehouse {
         ctx.register_object_store(&base, store);
         let reference = Arc::new(MemorySchemaProvider::new());
         ctx.catalog("datafusion")
-            .ok_or_else(|| Error::Task("default catalog missing".into()))?
+            .ok_or_else(|| Error::Bug("the session has no default catalog".into()))?
             .register_schema(tables::REFERENCE_SCHEMA, reference.clone())
             .map_err(|source| Error::Query {
                 table: "reference".into(),

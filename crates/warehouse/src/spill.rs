@@ -81,8 +81,11 @@ impl Spill {
     }
 }
 
-fn spill_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Task(format!("temporary file for {what}: {e}"))
+fn spill_error(what: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::TempFile {
+        what,
+        message: e.to_string(),
+    }
 }
 
 #[cfg(test)]

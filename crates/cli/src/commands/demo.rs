@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use ansinh_core::YearMonth;
+use ansinh_pipeline::loader::Selection;
+use ansinh_pipeline::{Environment, KeyNeed};
 use ansinh_warehouse::Warehouse;
-use ansinh_warehouse::landing;
 use clap::Args;
 
 use crate::commands::{generate, ingest, models, status};
@@ -64,22 +65,17 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
     if global.reference.is_none() {
         config.reference = landing_dir.join("reference").display().to_string();
     }
-    let key = ingest::resolve_key(&config, Some(&landing_dir), true)?;
-    let scan = landing::scan(&landing_dir)?;
-    let totals = crate::commands::run::locked(
-        &config,
-        "demo",
-        ingest::ingest_landing(global, &config, &scan, key, false, |_| true),
-    )
-    .await?;
-    ingest::print_totals(&totals);
+    let mut env = Environment::open(config.clone(), true, KeyNeed::Required)?;
+    env.progress = ingest::progress_bar(global, "{bar:30} {pos}/{len} files {elapsed} {msg}");
+    let summary =
+        ansinh_pipeline::loader::ingest(&env, "demo", &Selection::default(), ingest::log_report)
+            .await?;
+    ingest::print_summary(&summary);
 
-    let warehouse = settings::warehouse(&config)?;
+    let warehouse = env.warehouse()?;
     let history = ansinh_warehouse::history::LoadHistory::read(&warehouse).await?;
-    let geography =
-        ansinh_extract::Geography::load(&PathBuf::from(&config.reference).join("geography.csv"))
-            .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
-    let cells = ansinh_warehouse::status::deliveries(&history, Some(&scan), &geography);
+    let geography = env.geography()?;
+    let cells = ansinh_warehouse::status::deliveries(&history, Some(&summary.scan), &geography);
     print!("\n{}", status::render(&cells));
     let models_dir = PathBuf::from(&config.models.dir);
     let mut tests_failed = 0;
@@ -122,7 +118,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
         );
     }
     println!("warehouse: {}", warehouse.location().root());
-    Ok(if totals.refused > 0 || tests_failed > 0 {
+    Ok(if summary.refused > 0 || tests_failed > 0 {
         exit::DATA
     } else {
         exit::SUCCESS

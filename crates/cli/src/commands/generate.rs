@@ -66,11 +66,5 @@ pub fn generate_with_log(options: &Options) -> Result<ansinh_sample::Manifest, F
     generate(options, &mut |d| {
         tracing::info!(file = %d.file, rows = d.rows, invalid = d.invalid.len(), "generated");
     })
-    .map_err(|e| match e {
-        ansinh_sample::Error::Options(_) => Failure::usage(e),
-        other => Failure {
-            code: exit::RETRY,
-            error: other.into(),
-        },
-    })
+    .map_err(Failure::from)
 }

@@ -1,14 +1,10 @@
 //! `ansinh ingest`.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
-use ansinh_core::{Config, DeliveryKind, YearMonth};
-use ansinh_extract::{Geography, PseudonymKey, TextEncoding};
-use ansinh_warehouse::history::{LoadHistory, Outcome};
-use ansinh_warehouse::ingest::{IngestOptions, Ingestor, LoadReport};
-use ansinh_warehouse::landing::{self, LandingScan};
-use ansinh_warehouse::reference::load_reference;
+use ansinh_core::{DeliveryKind, YearMonth};
+use ansinh_pipeline::loader::{IngestSummary, Selection, ingest};
+use ansinh_pipeline::{Environment, KeyNeed};
+use ansinh_warehouse::history::Outcome;
+use ansinh_warehouse::ingest::LoadReport;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -43,15 +39,6 @@ pub struct IngestArgs {
     pub demo_key: bool,
 }
 
-/// Totals of one ingest run.
-#[derive(Debug, Default)]
-pub struct IngestTotals {
-    /// Files by outcome.
-    pub outcomes: BTreeMap<&'static str, u64>,
-    /// Files refused by this run or before.
-    pub refused: u64,
-}
-
 /// Runs `ansinh ingest`.
 pub async fn run(global: &Global, args: IngestArgs) -> Result<u8, Failure> {
     if !args.all && args.kind.is_none() && args.period.is_none() && args.office.is_none() {
@@ -64,85 +51,37 @@ pub async fn run(global: &Global, args: IngestArgs) -> Result<u8, Failure> {
         config.ingest.max_reject_ratio = ratio;
         config.validate()?;
     }
-    let landing = settings::landing(&config)?;
-    let key = resolve_key(&config, landing.local(), args.demo_key)?;
-    let scan = landing::scan_area(&landing).await?;
-    let select = |f: &ansinh_core::Delivery| {
-        args.kind.is_none_or(|k| k == f.kind)
-            && args.period.is_none_or(|p| p == f.period)
-            && args.office.as_ref().is_none_or(|o| *o == f.office)
+    let mut env = Environment::open(config, args.demo_key, KeyNeed::Required)?;
+    env.progress = progress_bar(global, "{bar:30} {pos}/{len} files {elapsed} {msg}");
+    let selection = Selection {
+        kind: args.kind,
+        period: args.period,
+        office: args.office,
+        retry_refused: args.retry_refused,
     };
-    let totals = crate::commands::run::locked(
-        &config,
-        "ingest",
-        ingest_landing(global, &config, &scan, key, args.retry_refused, select),
-    )
-    .await?;
-    print_totals(&totals);
-    Ok(if totals.refused > 0 {
+    let summary = ingest(&env, "ingest", &selection, log_report).await?;
+    print_summary(&summary);
+    Ok(if summary.refused > 0 {
         exit::DATA
     } else {
         exit::SUCCESS
     })
 }
 
-/// The pseudonym key, or the demo key for a generated landing area when asked for.
-pub fn resolve_key(
-    config: &Config,
-    landing: Option<&Path>,
-    demo: bool,
-) -> Result<PseudonymKey, Failure> {
-    if let Some(key) = settings::pseudonym_key(config)? {
-        return Ok(key);
-    }
-    if demo {
-        if landing.and_then(ansinh_sample::Manifest::read).is_none() {
-            return Err(Failure::usage(anyhow::anyhow!(
-                "--demo-key is accepted only for sample data written by `ansinh generate` in a \
-                 local directory; {} has no {}",
-                config.landing,
-                ansinh_sample::MANIFEST
-            )));
-        }
-        tracing::warn!(
-            "USING THE PUBLIC DEMO PSEUDONYM KEY: pseudonyms in this warehouse protect nothing. \
-             Acceptable only for generated sample data; set ANSINH_PSEUDONYM_KEY for real extracts."
+/// A progress bar with `template` when stderr is a terminal showing text logs.
+pub fn progress_bar(global: &Global, template: &str) -> Option<ProgressBar> {
+    settings::interactive(global).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        return Ok(PseudonymKey::demo());
-    }
-    Err(Failure::usage(anyhow::anyhow!(
-        "no pseudonym key: set ANSINH_PSEUDONYM_KEY (at least {} bytes) or pseudonym_key_file \
-         in the config; for sample data from `ansinh generate`, --demo-key",
-        ansinh_extract::MIN_KEY_BYTES
-    )))
+        bar
+    })
 }
 
-/// Loads the reference data, then every landed delivery that `select` accepts.
-pub async fn ingest_landing(
-    global: &Global,
-    config: &Config,
-    scan: &LandingScan,
-    key: PseudonymKey,
-    retry_refused: bool,
-    select: impl Fn(&ansinh_core::Delivery) -> bool,
-) -> Result<IngestTotals, Failure> {
-    let reference = settings::local_dir(&config.reference, "reference directory")?;
-    let geography = Geography::load(&reference.join("geography.csv"))
-        .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
-    let warehouse = settings::warehouse(config)?;
-    let encoding = TextEncoding::from_config(&config.ingest.encoding)
-        .ok_or_else(|| Failure::usage(anyhow::anyhow!("invalid ingest.encoding")))?;
-    let options = IngestOptions {
-        max_reject_ratio: config.ingest.max_reject_ratio,
-        batch_rows: config.ingest.batch_rows,
-        memory_limit_mb: config.ingest.memory_limit_mb,
-        workers: config.ingest.workers,
-        encoding,
-        retry_refused,
-        force: false,
-    };
-    let mut history = LoadHistory::read(&warehouse).await?;
-    for report in load_reference(&warehouse, &reference, &mut history).await? {
+/// Logs what the reference load and the listing found, then the totals line.
+pub fn print_summary(summary: &IngestSummary) {
+    for report in &summary.reference {
         if report.outcome != Outcome::Unchanged {
             tracing::info!(
                 table = %format!("reference.{}", report.table),
@@ -152,43 +91,24 @@ pub async fn ingest_landing(
             );
         }
     }
-    let mut ingestor = Ingestor::new(&warehouse, history, geography, key, options).await?;
-    for (file, reason) in &scan.ignored {
+    for (file, reason) in &summary.ignored {
         tracing::warn!(file = %file, "ignored: {reason}");
     }
-    let selected: Vec<_> = scan.files.iter().filter(|f| select(&f.delivery)).collect();
-    let bar = if settings::interactive(global) {
-        let bar = ProgressBar::new(selected.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} files {elapsed} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(bar)
+    let by_name: std::collections::BTreeMap<&str, u64> = summary
+        .outcomes
+        .iter()
+        .map(|(o, n)| (o.name(), *n))
+        .collect();
+    let parts: Vec<String> = by_name.iter().map(|(o, n)| format!("{n} {o}")).collect();
+    if parts.is_empty() {
+        println!("no deliveries matched");
     } else {
-        None
-    };
-    let mut totals = IngestTotals::default();
-    for landed in selected {
-        if let Some(bar) = &bar {
-            bar.set_message(landed.relative.clone());
-        }
-        let report = ingestor.ingest(landed).await?;
-        log_report(&report);
-        *totals.outcomes.entry(report.outcome.name()).or_default() += 1;
-        if matches!(report.outcome, Outcome::Refused | Outcome::RefusedBefore) {
-            totals.refused += 1;
-        }
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
+        println!("deliveries: {}", parts.join(", "));
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    Ok(totals)
 }
 
-fn log_report(report: &LoadReport) {
+/// Logs one file's report: its outcome, rows and first rejects.
+pub fn log_report(report: &LoadReport) {
     let file = &report.file;
     match report.outcome {
         Outcome::Loaded | Outcome::Restated => {
@@ -226,19 +146,5 @@ fn log_report(report: &LoadReport) {
                 .map(|v| format!(" ({v})"))
                 .unwrap_or_default()
         );
-    }
-}
-
-/// Prints the totals line.
-pub fn print_totals(totals: &IngestTotals) {
-    let parts: Vec<String> = totals
-        .outcomes
-        .iter()
-        .map(|(o, n)| format!("{n} {o}"))
-        .collect();
-    if parts.is_empty() {
-        println!("no deliveries matched");
-    } else {
-        println!("deliveries: {}", parts.join(", "));
     }
 }

@@ -117,26 +117,12 @@ pub struct PlanArgs {
     sql: bool,
 }
 
-impl From<ansinh_models::Error> for Failure {
-    fn from(error: ansinh_models::Error) -> Self {
-        match error {
-            ansinh_models::Error::Warehouse(e) => Failure::from(*e),
-            ansinh_models::Error::Write { .. } => Failure {
-                code: exit::RETRY,
-                error: error.into(),
-            },
-            other => Failure::usage(other),
-        }
-    }
-}
-
 /// A session with the configured memory limit and spill directory.
 pub fn session(config: &Config) -> Result<SessionContext, Failure> {
-    ansinh_models::session(
+    Ok(ansinh_models::session(
         config.models.memory_limit_mb,
         config.models.spill_dir.as_deref(),
-    )
-    .map_err(Failure::usage)
+    )?)
 }
 
 fn project(config: &Config) -> Result<Project, Failure> {
@@ -186,11 +172,12 @@ pub async fn run_build(global: &Global, args: SelectArgs) -> Result<u8, Failure>
     let target = Target::Warehouse {
         root: warehouse.location().root().clone(),
     };
-    let report = crate::commands::run::locked(&config, "build", async {
-        let prints = fingerprints(&project, &warehouse.versions().await?)?;
-        Ok(build_fingerprinted(&project, &ctx, &selected, &target, &prints).await?)
-    })
-    .await?;
+    let report =
+        ansinh_pipeline::lock::locked(&warehouse, "build", config.run.lock_ttl_seconds, async {
+            let prints = fingerprints(&project, &warehouse.versions().await?)?;
+            Ok(build_fingerprinted(&project, &ctx, &selected, &target, &prints).await?)
+        })
+        .await?;
     for m in report.models.iter().filter(|m| m.built) {
         let rows = m
             .rows

@@ -1,32 +1,16 @@
 //! `ansinh run`, `ansinh schedule` and `ansinh history`: pipelines.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use ansinh_core::{Config, YearMonth};
+use ansinh_pipeline::environment::watch_signals;
 use ansinh_pipeline::runs::{self, RunRow};
-use ansinh_pipeline::{Environment, Pipeline, RunOptions, RunOutcome, RunRecord};
+use ansinh_pipeline::{Environment, KeyNeed, Pipeline, RunOptions, RunOutcome, RunRecord};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::commands::ingest::resolve_key;
+use crate::commands::ingest::progress_bar;
 use crate::exit::{self, Failure};
 use crate::settings::{self, Global};
-
-impl From<ansinh_pipeline::Error> for Failure {
-    fn from(error: ansinh_pipeline::Error) -> Self {
-        use ansinh_pipeline::Error as E;
-        match error {
-            E::Warehouse(e) => Failure::from(*e),
-            E::Models(e) => Failure::from(e),
-            e if e.is_transient() => Failure {
-                code: exit::RETRY,
-                error: e.into(),
-            },
-            e => Failure::usage(e),
-        }
-    }
-}
 
 /// Output format of run summaries and history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,29 +79,6 @@ pub struct HistoryArgs {
     pub format: Format,
 }
 
-/// Takes the warehouse lock for `command`, runs `work`, and releases the lock whatever the
-/// outcome. A lock held by another run is exit code 3.
-pub async fn locked<T>(
-    config: &Config,
-    command: &str,
-    work: impl std::future::Future<Output = Result<T, Failure>>,
-) -> Result<T, Failure> {
-    let warehouse = settings::warehouse(config)?;
-    let started = chrono::Utc::now();
-    let lock = ansinh_pipeline::lock::WarehouseLock::acquire(
-        &warehouse,
-        &runs::new_run_id(started),
-        command,
-        std::time::Duration::from_secs(config.run.lock_ttl_seconds),
-    )
-    .await?;
-    let result = work.await;
-    if let Err(e) = lock.release().await {
-        tracing::warn!("cannot release the warehouse lock: {e}");
-    }
-    result
-}
-
 /// The pipelines of the configuration.
 pub fn pipelines(config: &Config) -> Result<Vec<Pipeline>, Failure> {
     Ok(ansinh_pipeline::load_dir(std::path::Path::new(
@@ -125,74 +86,31 @@ pub fn pipelines(config: &Config) -> Result<Vec<Pipeline>, Failure> {
     ))?)
 }
 
-/// Everything a run needs from the configuration.
+/// Everything a run needs, with signals watched.
 fn environment(
     global: &Global,
     config: &Config,
     demo_key: bool,
-    need_key: bool,
-    cancel: Arc<AtomicBool>,
+    need: KeyNeed,
+    wake: Arc<tokio::sync::Notify>,
 ) -> Result<Environment, Failure> {
-    let landing = settings::landing(config)?;
-    let reference = settings::local_dir(&config.reference, "reference directory")?;
-    let key = match resolve_key(config, landing.local(), demo_key) {
-        Ok(key) => Some(key),
-        Err(e) if need_key => return Err(e),
-        Err(_) => None,
-    };
-    let progress = settings::interactive(global).then(|| {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} periods {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    Ok(Environment {
-        config: config.clone(),
-        key,
-        landing,
-        reference,
-        cancel,
-        progress,
-    })
-}
-
-/// Sets `cancel` at the first SIGINT or SIGTERM, so the run stops after the file it is loading;
-/// a second signal ends the process at once (every commit is atomic, so nothing is
-/// half-written; the lock is taken over by the next run).
-pub fn watch_signals(cancel: Arc<AtomicBool>, wake: Arc<tokio::sync::Notify>) {
-    tokio::spawn(async move {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            return;
-        };
-        let mut count = 0;
-        loop {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            count += 1;
-            if count > 1 {
-                eprintln!("second signal: stopping now");
-                std::process::exit(i32::from(exit::RETRY));
-            }
-            tracing::warn!("signal received: stopping after the current step (again to stop now)");
-            cancel.store(true, Ordering::SeqCst);
-            wake.notify_waiters();
-        }
-    });
+    let mut env = Environment::open(config.clone(), demo_key, need)?;
+    env.progress = progress_bar(global, "{bar:30} {pos}/{len} periods {elapsed}");
+    watch_signals(Arc::clone(&env.cancel), wake, i32::from(exit::RETRY));
+    Ok(env)
 }
 
 /// Runs `ansinh run`.
 pub async fn run(global: &Global, args: RunArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
     let chosen = ansinh_pipeline::choose(&pipelines(&config)?, &args.pipelines)?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    watch_signals(Arc::clone(&cancel), Arc::new(tokio::sync::Notify::new()));
-    let env = environment(global, &config, args.demo_key, !args.dry_run, cancel)?;
+    let need = if args.dry_run {
+        KeyNeed::IfLoading
+    } else {
+        KeyNeed::Required
+    };
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let env = environment(global, &config, args.demo_key, need, wake)?;
     let (periods, label, trigger) = match (args.period, args.from, args.to) {
         (Some(p), _, _) => (Some(vec![p]), Some(p.to_string()), "manual"),
         (None, Some(from), Some(to)) => {
@@ -375,73 +293,17 @@ pub async fn schedule(global: &Global, args: ScheduleArgs) -> Result<u8, Failure
             "no pipeline to schedule: none of them has a `schedule`"
         )));
     }
-    let cancel = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(tokio::sync::Notify::new());
-    watch_signals(Arc::clone(&cancel), Arc::clone(&wake));
-    let env = environment(global, &config, args.demo_key, true, Arc::clone(&cancel))?;
-    let warehouse = settings::warehouse(&config)?;
-    let mut scheduler =
-        ansinh_pipeline::scheduler::Scheduler::new(chosen, &warehouse, !args.no_catch_up).await?;
-    for (name, at) in scheduler.next_runs() {
-        tracing::info!(pipeline = %name, next = %at.to_rfc3339(), "scheduled");
-    }
-    loop {
-        scheduler.write_state(&warehouse).await;
-        if cancel.load(Ordering::SeqCst) {
-            break;
-        }
-        let now = chrono::Utc::now();
-        if let Some((pipeline, trigger)) = scheduler.due(now) {
-            let options = RunOptions {
-                trigger: trigger.into(),
-                ..RunOptions::default()
-            };
-            let outcome = run_with_retries(&env, &pipeline, &options).await;
-            scheduler.fired(&pipeline.name, now);
-            match outcome {
-                Ok(outcome) => {
-                    ansinh_pipeline::hooks::notify(
-                        std::slice::from_ref(&pipeline),
-                        &outcome.record,
-                    )
-                    .await;
-                    print_summary(&outcome.record, Format::Text);
-                }
-                Err(e) => tracing::error!(pipeline = %pipeline.name, "run failed: {e}"),
-            }
-            continue;
-        }
-        let wait = scheduler.until_next(now);
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = wake.notified() => {}
-        }
-    }
-    scheduler.clear_state(&warehouse).await;
-    tracing::info!("scheduler stopped");
+    let env = environment(
+        global,
+        &config,
+        args.demo_key,
+        KeyNeed::Required,
+        Arc::clone(&wake),
+    )?;
+    ansinh_pipeline::scheduler::serve(&env, chosen, !args.no_catch_up, &wake, |_, outcome| {
+        print_summary(&outcome.record, Format::Text)
+    })
+    .await?;
     Ok(exit::SUCCESS)
-}
-
-/// One scheduled run; a held lock or another infrastructure error is retried with the
-/// pipeline's backoff.
-async fn run_with_retries(
-    env: &Environment,
-    pipeline: &Pipeline,
-    options: &RunOptions,
-) -> Result<RunOutcome, ansinh_pipeline::Error> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match ansinh_pipeline::run(env, std::slice::from_ref(pipeline), options).await {
-            Err(e) if e.is_transient() && attempt <= pipeline.retries => {
-                let wait = pipeline.retry_backoff_seconds * (1 << (attempt - 1).min(10));
-                tracing::warn!(pipeline = %pipeline.name, attempt, "retrying in {wait}s: {e}");
-                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
-                if env.cancel.load(Ordering::SeqCst) {
-                    return Err(e);
-                }
-            }
-            other => return other,
-        }
-    }
 }

@@ -32,12 +32,6 @@ fn random_salt() -> Result<[u8; 16], Failure> {
     Ok(salt)
 }
 
-impl From<ansinh_serve::Error> for Failure {
-    fn from(error: ansinh_serve::Error) -> Self {
-        Failure::usage(error)
-    }
-}
-
 /// Runs `ansinh serve`.
 pub async fn run(global: &Global, args: ServeArgs) -> Result<u8, Failure> {
     if let Some(name) = &args.hash_password {
@@ -81,10 +75,10 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<u8, Failure> {
             loop {
                 tokio::time::sleep(every).await;
                 let refreshed = async {
-                    warehouse.register(&ctx).await?;
+                    warehouse.register(&ctx).await.map_err(|e| e.to_string())?;
                     ansinh_models::register_marts(&project, &ctx, warehouse.location().root())
                         .await
-                        .map_err(|e| ansinh_warehouse::Error::Task(e.to_string()))
+                        .map_err(|e| e.to_string())
                 };
                 if let Err(e) = refreshed.await {
                     tracing::warn!("cannot refresh the catalog: {e}");

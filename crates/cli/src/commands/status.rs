@@ -38,8 +38,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
     let warehouse = settings::warehouse(&config)?;
     let reference = settings::local_dir(&config.reference, "reference directory")?;
-    let geography = Geography::load(&reference.join("geography.csv"))
-        .map_err(|e| Failure::usage(anyhow::Error::from(e)))?;
+    let geography = Geography::load(&reference.join("geography.csv"))?;
     let history = LoadHistory::read(&warehouse).await?;
     // The landing area is optional here: status also serves a warehouse whose landing area
     // has been cleaned up.
@@ -245,10 +244,11 @@ pub async fn run_vacuum(global: &Global, args: VacuumArgs) -> Result<u8, Failure
     } else {
         "deleted"
     };
-    let deleted = crate::commands::run::locked(&config, "vacuum", async {
-        Ok(warehouse.vacuum(retain, args.dry_run).await?)
-    })
-    .await?;
+    let deleted =
+        ansinh_pipeline::lock::locked(&warehouse, "vacuum", config.run.lock_ttl_seconds, async {
+            Ok(warehouse.vacuum(retain, args.dry_run).await?)
+        })
+        .await?;
     for (table, files) in deleted {
         println!("{table}: {verb} {} files", files.len());
         if args.dry_run {

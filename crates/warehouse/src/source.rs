@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use ansinh_core::{Delivery, DeliveryKind, YearMonth};
-use ansinh_warehouse::landing::{LandedFile, LandingArea};
+use ansinh_core::{DELIVERY_EXTENSIONS, Delivery, DeliveryKind, YearMonth, delivery_extension};
 use regex::Regex;
+
+use crate::landing::{LandedFile, LandingArea, ListedFile};
 
 /// A parsed pattern.
 #[derive(Debug, Clone)]
@@ -55,7 +56,14 @@ impl SourcePattern {
             regex.push_str(&match *known {
                 "period" => format!(r"(?P<{group}>\d{{4}}-\d{{2}})"),
                 "office" => format!(r"(?P<{group}>[A-Za-z0-9]{{1,16}})"),
-                _ => format!(r"(?P<{group}>csv\.gz|csv|xlsx)"),
+                _ => format!(
+                    "(?P<{group}>{})",
+                    DELIVERY_EXTENSIONS
+                        .iter()
+                        .map(|e| regex::escape(e))
+                        .collect::<Vec<_>>()
+                        .join("|")
+                ),
             });
             rest = &rest[close + 1..];
         }
@@ -66,13 +74,10 @@ impl SourcePattern {
                 return Err(format!("{text:?}: the pattern needs {{{required}}}"));
             }
         }
-        if !counts.contains_key("ext")
-            && ![".csv", ".csv.gz", ".xlsx"]
-                .iter()
-                .any(|e| text.ends_with(e))
-        {
+        if !counts.contains_key("ext") && delivery_extension(text).is_none() {
             return Err(format!(
-                "{text:?}: end the pattern with .{{ext}}, .csv, .csv.gz or .xlsx"
+                "{text:?}: end the pattern with .{{ext}} or one of .{}",
+                DELIVERY_EXTENSIONS.join(", .")
             ));
         }
         let regex = Regex::new(&regex).map_err(|e| format!("{text:?}: {e}"))?;
@@ -119,15 +124,32 @@ impl SourcePattern {
         &self,
         landing: &LandingArea,
         kind: DeliveryKind,
-    ) -> ansinh_warehouse::Result<SourceListing> {
-        let root = LandingArea::Local(PathBuf::from("/"));
-        let (area, prefix) = if self.absolute {
-            (&root, self.prefix.trim_start_matches('/'))
-        } else {
-            (landing, self.prefix.as_str())
-        };
+    ) -> crate::Result<SourceListing> {
+        if self.absolute {
+            let root = LandingArea::Local(PathBuf::from("/"));
+            let files = root.list(self.prefix.trim_start_matches('/')).await?;
+            return Ok(self.select(&files, kind));
+        }
+        let files = landing.list(&self.prefix).await?;
+        Ok(self.select(&files, kind))
+    }
+
+    /// The part before the first placeholder, up to its last `/`: where listing starts.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Whether the pattern is an absolute local path rather than one under the landing area.
+    pub fn is_absolute(&self) -> bool {
+        self.absolute
+    }
+
+    /// The files of `listed` (a listing of the landing area, or of the local root for an
+    /// absolute pattern) that match the pattern, as deliveries of `kind`.
+    pub fn select(&self, listed: &[ListedFile], kind: DeliveryKind) -> SourceListing {
         let mut found: BTreeMap<Delivery, Vec<LandedFile>> = BTreeMap::new();
-        for file in area.list(prefix).await? {
+        for file in listed {
+            let file = file.clone();
             let shown = if self.absolute {
                 format!("/{}", file.relative)
             } else {
@@ -156,7 +178,7 @@ impl SourcePattern {
                 listing.ambiguous.extend(files);
             }
         }
-        Ok(listing)
+        listing
     }
 }
 
