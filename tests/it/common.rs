@@ -200,21 +200,27 @@ pub fn manifest_counts(manifest: &Manifest, kind: &str) -> BTreeMap<Vec<String>,
     out
 }
 
-/// Whether Python has `module`; in CI a missing module is a failure, elsewhere a skip.
-pub fn python_has(module: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
+/// Fails the test unless Python has each of `modules`. Tests that need a client are
+/// `#[ignore]`d, so a plain `cargo test` lists them as ignored; `.ci/run` installs the clients
+/// and runs them with `--include-ignored`.
+pub fn require_python(modules: &[&str]) {
+    for module in modules {
+        let ok = Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
         assert!(
-            std::env::var_os("CI").is_none(),
+            ok,
             "python3 module {module} is missing; .ci/run installs it"
         );
-        eprintln!("SKIPPED: python3 module {module} is not installed (pip install {module})");
     }
-    ok
+}
+
+/// Fails the test unless `tool --version` runs.
+pub fn require_command(tool: &str, install: &str) {
+    let ok = Command::new(tool).arg("--version").output().is_ok();
+    assert!(ok, "{tool} is missing ({install}); .ci/run installs it");
 }
 
 /// Removes the last row of a delivery file: a correction of it.

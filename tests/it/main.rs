@@ -12,6 +12,7 @@ mod examples;
 mod generated;
 mod messy;
 mod models;
+mod orchestrator;
 mod pipelines;
 mod privacy;
 mod readers;

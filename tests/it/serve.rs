@@ -4,7 +4,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Run, Site, python_has, run};
+use crate::common::{Run, Site, require_command, require_python, run};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -107,12 +107,10 @@ fn hash_line(site: &Site) -> String {
 }
 
 #[test]
+#[ignore = "needs psql and psycopg; .ci/run installs it and runs ignored tests"]
 fn psql_and_psycopg_query_the_marts_read_only_with_passwords() {
-    if Command::new("psql").arg("--version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "psql is required in CI");
-        eprintln!("SKIPPED: psql not installed");
-        return;
-    }
+    require_command("psql", "apt-get install postgresql-client");
+    require_python(&["psycopg"]);
     let site = Site::new();
     site.generate("2023-12", "2024-01", 0.01, false);
     assert_eq!(site.ingest(&[]).code, 0);
@@ -238,14 +236,6 @@ fn psql_and_psycopg_query_the_marts_read_only_with_passwords() {
     }
 
     // psycopg, with a parameter.
-    if !python_has("psycopg") {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "psycopg is required in CI"
-        );
-        eprintln!("SKIPPED: pip install 'psycopg[binary]'");
-        return;
-    }
     let script = format!(
         "import psycopg\n\
          with psycopg.connect(host='127.0.0.1', port={port}, user='analyst', password='{PASSWORD}', dbname='ansinh', sslmode='disable') as conn:\n\
@@ -281,6 +271,7 @@ fn psql_and_psycopg_query_the_marts_read_only_with_passwords() {
 }
 
 #[test]
+#[ignore = "needs psql and openssl; .ci/run installs it and runs ignored tests"]
 fn tls_is_used_when_configured_and_a_bad_certificate_stops_the_server() {
     let site = Site::new();
     site.generate("2024-01", "2024-01", 0.01, false);
@@ -297,15 +288,8 @@ fn tls_is_used_when_configured_and_a_bad_certificate_stops_the_server() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("TLS"), "{}", out.stderr);
 
-    let have = |tool: &str| Command::new(tool).arg("--version").output().is_ok();
-    if !(have("openssl") && have("psql")) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl and psql are required in CI"
-        );
-        eprintln!("SKIPPED: openssl or psql not installed");
-        return;
-    }
+    require_command("openssl", "apt-get install openssl");
+    require_command("psql", "apt-get install postgresql-client");
     let (cert, key) = (site.path().join("cert.pem"), site.path().join("key.pem"));
     let made = Command::new("openssl")
         .args([

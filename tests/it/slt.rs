@@ -1,10 +1,12 @@
-//! SQL golden tests of the models: `tests/slt/*.slt`, one isolated session per file.
+//! SQL golden tests of the models: `tests/slt/*.slt`, run by the `sqllogictest` crate, one
+//! isolated session per file.
 //!
-//! The files use the sqllogictest record forms `statement ok`, `statement error <text>` and
-//! `query <types> [rowsort]` followed by `----` and the expected rows (values separated by
-//! single spaces, `NULL` for nulls, floats rounded to 10 decimals). Every warehouse table
-//! starts empty; fixtures insert rows; `statement ok` with the body `BUILD MODELS` builds every
-//! model of `sql/` into memory. `ANSINH_SLT_COMPLETE=1` rewrites the expected rows.
+//! Every warehouse table starts empty; fixtures insert rows; `statement ok` with the body
+//! `BUILD MODELS` builds every model of `sql/` into memory. Column types are checked: `B`
+//! boolean, `D` date, `I` integer, `R` floating point (rounded to 10 decimals), `T` text, `P`
+//! timestamp, `?` anything else; `NULL` is a null, `(empty)` an empty string.
+//! `ANSINH_SLT_COMPLETE=1 cargo test --workspace sql_golden_files` rewrites the expected
+//! results (and types) from what the models return.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,77 +19,132 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
+use sqllogictest::{ColumnType, DBOutput};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
-enum Record {
-    Statement {
-        sql: String,
-        error: Option<String>,
-        line: usize,
-    },
-    Query {
-        sql: String,
-        types: String,
-        rowsort: bool,
-        expected: Vec<String>,
-        line: usize,
-    },
-    Text(String),
+/// The column types of the golden files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SltType {
+    Boolean,
+    Date,
+    Integer,
+    Real,
+    Text,
+    Timestamp,
+    Other,
 }
 
-fn parse(text: &str) -> Vec<Record> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut records = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        let start = i + 1;
-        if let Some(rest) = line.strip_prefix("statement ") {
-            let error = rest.strip_prefix("error").map(|e| e.trim().to_string());
-            i += 1;
-            let mut sql = Vec::new();
-            while i < lines.len() && !lines[i].trim().is_empty() {
-                sql.push(lines[i]);
-                i += 1;
-            }
-            records.push(Record::Statement {
-                sql: sql.join("\n"),
-                error,
-                line: start,
-            });
-        } else if let Some(rest) = line.strip_prefix("query ") {
-            let mut words = rest.split_whitespace();
-            let types = words.next().unwrap_or("").to_string();
-            let rowsort = words.any(|w| w == "rowsort");
-            i += 1;
-            let mut sql = Vec::new();
-            while i < lines.len() && lines[i] != "----" {
-                sql.push(lines[i]);
-                i += 1;
-            }
-            i += 1;
-            let mut expected = Vec::new();
-            while i < lines.len() && !lines[i].trim().is_empty() {
-                expected.push(lines[i].to_string());
-                i += 1;
-            }
-            records.push(Record::Query {
-                sql: sql.join("\n"),
-                types,
-                rowsort,
-                expected,
-                line: start,
-            });
-        } else {
-            records.push(Record::Text(line.to_string()));
-            i += 1;
+impl ColumnType for SltType {
+    fn from_char(value: char) -> Option<Self> {
+        Some(match value {
+            'B' => Self::Boolean,
+            'D' => Self::Date,
+            'I' => Self::Integer,
+            'R' => Self::Real,
+            'T' => Self::Text,
+            'P' => Self::Timestamp,
+            '?' => Self::Other,
+            _ => return None,
+        })
+    }
+
+    fn to_char(&self) -> char {
+        match self {
+            Self::Boolean => 'B',
+            Self::Date => 'D',
+            Self::Integer => 'I',
+            Self::Real => 'R',
+            Self::Text => 'T',
+            Self::Timestamp => 'P',
+            Self::Other => '?',
         }
     }
-    records
 }
 
-fn render(batches: &[RecordBatch]) -> Vec<String> {
+impl SltType {
+    fn of(data_type: &DataType) -> Self {
+        match data_type {
+            DataType::Boolean => Self::Boolean,
+            DataType::Date32 | DataType::Date64 => Self::Date,
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64 => Self::Integer,
+            DataType::Float16
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal128(..) => Self::Real,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Self::Text,
+            DataType::Timestamp(..) => Self::Timestamp,
+            DataType::Dictionary(_, value) => Self::of(value),
+            _ => Self::Other,
+        }
+    }
+}
+
+/// What a statement or query of a golden file failed with.
+#[derive(Debug)]
+struct SltError(String);
+
+impl std::fmt::Display for SltError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SltError {}
+
+/// One golden file's database: a session over empty tables and the project's models.
+struct ModelsDb {
+    ctx: SessionContext,
+    project: Project,
+}
+
+#[async_trait::async_trait]
+impl sqllogictest::AsyncDB for ModelsDb {
+    type Error = SltError;
+    type ColumnType = SltType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<SltType>, SltError> {
+        let error = |e: &dyn std::fmt::Display| SltError(e.to_string());
+        if sql.trim() == "BUILD MODELS" {
+            let all = select(&self.project, "").map_err(|e| error(&e))?;
+            build(&self.project, &self.ctx, &all, &Target::Memory)
+                .await
+                .map_err(|e| error(&e))?;
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let frame = self.ctx.sql(sql).await.map_err(|e| error(&e))?;
+        let types = frame
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| SltType::of(f.data_type()))
+            .collect();
+        let batches = frame.collect().await.map_err(|e| error(&e))?;
+        Ok(DBOutput::Rows {
+            types,
+            rows: render(&batches),
+        })
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "ansinh"
+    }
+
+    async fn sleep(duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+fn render(batches: &[RecordBatch]) -> Vec<Vec<String>> {
     let options = FormatOptions::default().with_null("NULL");
     let mut out = Vec::new();
     for batch in batches {
@@ -127,19 +184,13 @@ fn render(batches: &[RecordBatch]) -> Vec<String> {
             })
             .collect();
         for r in 0..batch.num_rows() {
-            out.push(
-                cells
-                    .iter()
-                    .map(|c| c[r].clone())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
+            out.push(cells.iter().map(|c| c[r].clone()).collect());
         }
     }
     out
 }
 
-async fn session() -> SessionContext {
+fn session() -> SessionContext {
     let ctx = SessionContext::new();
     let reference = Arc::new(MemorySchemaProvider::new());
     ctx.catalog("datafusion")
@@ -160,107 +211,6 @@ async fn session() -> SessionContext {
     ctx
 }
 
-async fn run_file(path: &Path, complete: bool) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let ctx = session().await;
-    let project = Project::load(&Path::new(ROOT).join("sql"), &Warehouse::table_names())
-        .map_err(|e| e.to_string())?;
-    let name = path.file_name().unwrap().to_string_lossy().to_string();
-    let mut rewritten = Vec::new();
-    let mut failures = Vec::new();
-    for record in parse(&text) {
-        match record {
-            Record::Text(line) => rewritten.push(line),
-            Record::Statement { sql, error, line } => {
-                let result = if sql.trim() == "BUILD MODELS" {
-                    let all = select(&project, "").unwrap();
-                    build(&project, &ctx, &all, &Target::Memory)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                } else {
-                    match ctx.sql(&sql).await {
-                        Ok(df) => df.collect().await.map(|_| ()).map_err(|e| e.to_string()),
-                        Err(e) => Err(e.to_string()),
-                    }
-                };
-                match (&error, result) {
-                    (None, Err(e)) => {
-                        failures.push(format!("{name}:{line}: statement failed: {e}"))
-                    }
-                    (Some(expected), Ok(())) => {
-                        failures.push(format!("{name}:{line}: expected error {expected:?}"))
-                    }
-                    (Some(expected), Err(e)) if !e.contains(expected.as_str()) => {
-                        failures.push(format!("{name}:{line}: error {e:?} lacks {expected:?}"))
-                    }
-                    _ => {}
-                }
-                let head = match &error {
-                    Some(e) if e.is_empty() => "statement error".to_string(),
-                    Some(e) => format!("statement error {e}"),
-                    None => "statement ok".to_string(),
-                };
-                rewritten.push(head);
-                rewritten.push(sql);
-            }
-            Record::Query {
-                sql,
-                types,
-                rowsort,
-                expected,
-                line,
-            } => {
-                let actual = match ctx.sql(&sql).await {
-                    Ok(df) => df
-                        .collect()
-                        .await
-                        .map(|b| render(&b))
-                        .map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-                let mut actual = match actual {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        failures.push(format!("{name}:{line}: query failed: {e}"));
-                        expected.clone()
-                    }
-                };
-                if rowsort {
-                    actual.sort();
-                }
-                let mut wanted = expected.clone();
-                if rowsort {
-                    wanted.sort();
-                }
-                if actual != wanted && !complete {
-                    failures.push(format!(
-                        "{name}:{line}: query results differ\n  sql: {}\n  expected:\n    {}\n  actual:\n    {}",
-                        sql.replace('\n', " "),
-                        wanted.join("\n    "),
-                        actual.join("\n    ")
-                    ));
-                }
-                rewritten.push(format!(
-                    "query {types}{}",
-                    if rowsort { " rowsort" } else { "" }
-                ));
-                rewritten.push(sql);
-                rewritten.push("----".into());
-                rewritten.extend(if complete { actual } else { expected });
-            }
-        }
-    }
-    if complete {
-        std::fs::write(path, rewritten.join("\n") + "\n").unwrap();
-    }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("\n"))
-    }
-}
-
 fn slt_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(ROOT).join("tests/slt"))
         .unwrap()
@@ -271,15 +221,43 @@ fn slt_files() -> Vec<PathBuf> {
     files
 }
 
+async fn open() -> Result<ModelsDb, SltError> {
+    let project = Project::load(&Path::new(ROOT).join("sql"), &Warehouse::table_names())
+        .map_err(|e| SltError(e.to_string()))?;
+    Ok(ModelsDb {
+        ctx: session(),
+        project,
+    })
+}
+
 #[test]
 fn sql_golden_files() {
     let complete = std::env::var_os("ANSINH_SLT_COMPLETE").is_some();
     let runtime = crate::common::runtime();
     let files = slt_files();
     assert!(files.len() >= 6, "golden files missing: {files:?}");
-    let failures: Vec<String> = files
-        .iter()
-        .filter_map(|f| runtime.block_on(run_file(f, complete)).err())
-        .collect();
+    let mut failures = Vec::new();
+    for file in &files {
+        let mut runner = sqllogictest::Runner::new(open);
+        runner.with_column_validator(sqllogictest::strict_column_validator);
+        let result = if complete {
+            runtime
+                .block_on(runner.update_test_file(
+                    file,
+                    " ",
+                    sqllogictest::default_validator,
+                    sqllogictest::default_normalizer,
+                    sqllogictest::strict_column_validator,
+                ))
+                .map_err(|e| e.to_string())
+        } else {
+            runtime
+                .block_on(runner.run_file_async(file))
+                .map_err(|e| e.display(false).to_string())
+        };
+        if let Err(e) = result {
+            failures.push(format!("{}: {e}", file.display()));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -34,6 +34,15 @@ impl ErrorClass {
     }
 }
 
+/// Whether the test fault `name` is switched on: `ANSINH_FAILPOINTS` names it (comma-separated),
+/// in a debug build. Release builds have no fault points. Tests use them to check how the
+/// binary reports a failure that cannot be produced from outside, such as a bug.
+pub fn failpoint(name: &str) -> bool {
+    cfg!(debug_assertions)
+        && std::env::var("ANSINH_FAILPOINTS")
+            .is_ok_and(|names| names.split(',').any(|n| n.trim() == name))
+}
+
 /// An error that knows its class.
 pub trait Classify {
     /// The class of this error.

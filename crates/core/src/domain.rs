@@ -158,7 +158,10 @@ pub fn delivery_extension(name: &str) -> Option<&'static str> {
 }
 
 /// What a delivery contains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::IntoStaticStr, strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryKind {
     /// One row per person and scheme in the month's registry.
     Participants,
@@ -172,10 +175,7 @@ impl DeliveryKind {
 
     /// The name used in file names and table names.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Participants => "participants",
-            Self::Beneficiaries => "beneficiaries",
-        }
+        self.into()
     }
 }
 
@@ -189,13 +189,12 @@ impl FromStr for DeliveryKind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "participants" => Ok(Self::Participants),
-            "beneficiaries" => Ok(Self::Beneficiaries),
-            _ => Err(Error::InvalidKind {
+        // The derived parser, with this crate's error.
+        <Self as strum::IntoEnumIterator>::iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| Error::InvalidKind {
                 value: s.to_string(),
-            }),
-        }
+            })
     }
 }
 

@@ -11,7 +11,7 @@ pub mod period;
 pub mod retirement;
 pub mod schema;
 
-pub use class::{Classify, ErrorClass};
+pub use class::{Classify, ErrorClass, failpoint};
 pub use config::{Config, IngestConfig, ModelsConfig, RunConfig, ServeConfig, StorageConfig};
 pub use domain::{BenefitType, Delivery, DeliveryKind, Scheme, Sex, Status};
 pub use domain::{DELIVERY_EXTENSIONS, delivery_extension};

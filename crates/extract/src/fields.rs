@@ -3,7 +3,8 @@
 use ansinh_core::DeliveryKind;
 
 /// A field of the extract contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Field {
     /// 10-digit social-insurance code.
     PersonId,
@@ -42,24 +43,7 @@ pub enum Field {
 impl Field {
     /// The field's name in the contract (and in rejects).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::PersonId => "person_id",
-            Self::NationalId => "national_id",
-            Self::FullName => "full_name",
-            Self::BirthDate => "birth_date",
-            Self::Sex => "sex",
-            Self::Scheme => "scheme",
-            Self::Status => "status",
-            Self::DistrictCode => "district_code",
-            Self::CommuneCode => "commune_code",
-            Self::EmployerCode => "employer_code",
-            Self::ContributionBase => "contribution_base",
-            Self::PaidThrough => "paid_through",
-            Self::HiGroup => "hi_group",
-            Self::BenefitType => "benefit_type",
-            Self::MonthlyAmount => "monthly_amount",
-            Self::StartMonth => "start_month",
-        }
+        self.into()
     }
 
     /// Accepted headers, as written in the contract. Matching is case-insensitive after NFC

@@ -11,7 +11,8 @@ use chrono::NaiveDate;
 use crate::error::{Error, Result};
 
 /// Level of an administrative unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum UnitLevel {
     /// Province.
     Province,
@@ -24,20 +25,11 @@ pub enum UnitLevel {
 impl UnitLevel {
     /// The name used in `geography.csv`.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Province => "province",
-            Self::District => "district",
-            Self::Commune => "commune",
-        }
+        self.into()
     }
 
     fn parse(text: &str) -> Option<Self> {
-        match text {
-            "province" => Some(Self::Province),
-            "district" => Some(Self::District),
-            "commune" => Some(Self::Commune),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }
 

@@ -22,7 +22,20 @@ use crate::reader::RowReader;
 const DISTRICTS_ABOLISHED: (i32, u32) = (2025, 7);
 
 /// Why a row was quarantined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum RejectReason {
     /// The row has a different number of fields than the header.
     WrongFieldCount,
@@ -65,26 +78,7 @@ pub enum RejectReason {
 impl RejectReason {
     /// The machine-readable reason stored in `rejects`.
     pub fn code(self) -> &'static str {
-        match self {
-            Self::WrongFieldCount => "wrong_field_count",
-            Self::MissingIdentifier => "missing_identifier",
-            Self::InvalidPersonId => "invalid_person_id",
-            Self::InvalidNationalId => "invalid_national_id",
-            Self::MissingValue => "missing_value",
-            Self::InvalidDate => "invalid_date",
-            Self::FutureDate => "future_date",
-            Self::InvalidMonth => "invalid_month",
-            Self::InvalidSex => "invalid_sex",
-            Self::UnknownScheme => "unknown_scheme",
-            Self::InvalidStatus => "invalid_status",
-            Self::UnknownBenefit => "unknown_benefit",
-            Self::UnknownDistrict => "unknown_district",
-            Self::UnknownCommune => "unknown_commune",
-            Self::CommuneNotInDistrict => "commune_not_in_district",
-            Self::InvalidAmount => "invalid_amount",
-            Self::InvalidHiGroup => "invalid_hi_group",
-            Self::InvalidText => "invalid_text",
-        }
+        self.into()
     }
 }
 

@@ -30,7 +30,7 @@ pub fn order(project: &Project) -> Result<Vec<String>> {
                 cycle: find_cycle(project, &remaining),
             });
         }
-        ready.sort_by_key(|name| (project.models[*name].layer != "staging", *name));
+        ready.sort_by_key(|name| (project.models[*name].layer != crate::Layer::Staging, *name));
         let next = ready[0];
         remaining.remove(next);
         for deps in remaining.values_mut() {

@@ -86,6 +86,26 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An analyst's query failed.
+    #[error("{}", source.find_root())]
+    Query {
+        /// Underlying error.
+        source: Box<datafusion::error::DataFusionError>,
+    },
+    /// A file of statements holds none.
+    #[error("no SQL statement to run")]
+    NoStatement,
+    /// An `--as-of` value is not a time or `TABLE@VERSION`.
+    #[error("--as-of {value}: {message}")]
+    AsOf {
+        /// The value as given.
+        value: String,
+        /// Why it is refused.
+        message: String,
+    },
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(Box<ansinh_warehouse::Error>),
     /// The query session cannot be set up with the configured memory limit and spill
     /// directory.
     #[error("models session (models.memory_limit_mb, models.spill_dir): {source}")]
@@ -107,7 +127,16 @@ impl ansinh_core::Classify for Error {
             | Error::Duplicate { .. }
             | Error::Cycle { .. }
             | Error::Selector { .. }
-            | Error::Session { .. } => ErrorClass::Usage,
+            | Error::Session { .. }
+            | Error::NoStatement
+            | Error::AsOf { .. } => ErrorClass::Usage,
+            Error::Query { source } => match source.find_root() {
+                D::ResourcesExhausted(_) | D::IoError(_) | D::ObjectStore(_) => {
+                    ErrorClass::Infrastructure
+                }
+                _ => ErrorClass::Usage,
+            },
+            Error::Warehouse(e) => e.class(),
             // Out of memory or spill space, or storage failing under a build, may pass; a
             // model's SQL that the engine refuses is the project's to fix.
             Error::Execution { source, .. } => match source.find_root() {
@@ -119,5 +148,11 @@ impl ansinh_core::Classify for Error {
             },
             Error::Write { .. } => ErrorClass::Infrastructure,
         }
+    }
+}
+
+impl From<ansinh_warehouse::Error> for Error {
+    fn from(e: ansinh_warehouse::Error) -> Self {
+        Self::Warehouse(Box::new(e))
     }
 }

@@ -14,6 +14,7 @@
 //! SELECT ...
 //! ```
 
+pub mod catalog;
 mod config;
 mod dag;
 mod deps;
@@ -27,7 +28,7 @@ mod session;
 pub use config::{ModelConfig, TestSpec};
 pub use dag::order;
 pub use error::{Error, Result};
-pub use project::{Materialization, Model, Project, SingularTest};
+pub use project::{Layer, Materialization, Model, Project, SingularTest};
 pub use run::{
     BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, build_fingerprinted,
     model_url, register_marts, register_views, run_tests,

@@ -8,6 +8,37 @@ use crate::config::{ModelConfig, parse_leading_block};
 use crate::deps::{TableRef, references};
 use crate::error::{Error, Result};
 
+/// Where a model lives in `sql/`, and so where its Parquet file goes.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Layer {
+    /// `sql/staging/`: cleaned, one row per fact; written under `staging/`.
+    Staging,
+    /// `sql/marts/`: what analysts and BI tools read; written under `marts/`.
+    Marts,
+    /// `sql/tests/`: singular data tests, never materialised.
+    Tests,
+}
+
+impl Layer {
+    /// The folder name, in `sql/` and in the warehouse.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// How a model is materialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Materialization {
@@ -25,7 +56,7 @@ pub struct Model {
     /// File, relative to the project root when possible.
     pub file: String,
     /// Layer: the folder under `sql/` (`staging` or `marts`).
-    pub layer: String,
+    pub layer: Layer,
     /// The whole file text, comments included (so engine line numbers match the file).
     pub sql: String,
     /// Settings from the leading comment block.
@@ -96,15 +127,15 @@ impl Project {
                 ),
             });
         }
-        let mut raw: Vec<(String, String, String, PathBuf)> = Vec::new();
-        for layer in ["staging", "marts"] {
-            for path in sql_files(&dir.join(layer))? {
+        let mut raw: Vec<(String, Layer, String, PathBuf)> = Vec::new();
+        for layer in [Layer::Staging, Layer::Marts] {
+            for path in sql_files(&dir.join(layer.name()))? {
                 let name = path
                     .file_stem()
                     .and_then(|s| s.to_str())
                     .unwrap_or_default()
                     .to_lowercase();
-                raw.push((name, layer.to_string(), read(&path)?, path));
+                raw.push((name, layer, read(&path)?, path));
             }
         }
         let mut names: BTreeMap<String, String> = BTreeMap::new();
@@ -124,7 +155,7 @@ impl Project {
             let (config, _) = parse_leading_block(&sql, &file)?;
             let refs = references(&sql, &file)?;
             let (depends_on, sources) = classify(&refs, &names, tables, &file)?;
-            let materialization = match (config.materialized.as_deref(), layer.as_str()) {
+            let materialization = match (config.materialized.as_deref(), layer.name()) {
                 (Some("parquet"), _) | (None, "marts") => Materialization::Parquet,
                 _ => Materialization::View,
             };

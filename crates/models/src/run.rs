@@ -102,7 +102,7 @@ fn execution_error(model: &Model, source: datafusion::error::DataFusionError) ->
 /// `<root>/staging/<name>.parquet` for staging models materialised as Parquet (intermediate
 /// tables that several marts read, computed once).
 pub fn model_url(root: &Url, model: &Model) -> Result<Url> {
-    let folder = if model.layer == "marts" {
+    let folder = if model.layer == crate::Layer::Marts {
         "marts"
     } else {
         "staging"
@@ -333,7 +333,7 @@ async fn write_mart(
         .map_err(|e| execution_error(model, e))?;
     let final_path =
         StorePath::from_url_path(url.path()).map_err(|e| write_error(e.to_string()))?;
-    let folder = if model.layer == "marts" {
+    let folder = if model.layer == crate::Layer::Marts {
         "marts"
     } else {
         "staging"
@@ -469,7 +469,7 @@ pub async fn run_tests(
         let as_model = Model {
             name: format!("tests/{}", test.name),
             file: test.file.clone(),
-            layer: "tests".into(),
+            layer: crate::Layer::Tests,
             sql: test.sql.clone(),
             config: Default::default(),
             materialization: Materialization::View,

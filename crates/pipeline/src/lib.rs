@@ -14,6 +14,6 @@ pub mod spec;
 
 pub use environment::{Environment, KeyNeed};
 pub use error::{Error, Result};
-pub use runner::{PlanItem, RunOptions, RunOutcome, exit_code, run};
-pub use runs::{RunRecord, RunStatus};
+pub use runner::{PlanItem, RunOptions, RunOutcome, build_models, exit_code, run};
+pub use runs::{RunRecord, RunStatus, StepKind, Trigger};
 pub use spec::{Completeness, Pipeline, PipelineKind, choose, load_dir};

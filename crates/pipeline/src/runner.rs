@@ -17,7 +17,7 @@ use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::loader::{Loader, Retry};
 use crate::lock::WarehouseLock;
-use crate::runs::{self, RunRecord, RunStatus, Step};
+use crate::runs::{self, RunRecord, RunStatus, Step, StepKind, Trigger};
 use crate::spec::{Completeness, ExpectedOffices, Pipeline, PipelineKind};
 
 /// What to run.
@@ -33,8 +33,8 @@ pub struct RunOptions {
     pub full_refresh: bool,
     /// Stop at the first period that fails.
     pub fail_fast: bool,
-    /// `manual`, `schedule`, `catch-up` or `backfill`.
-    pub trigger: String,
+    /// What started the run.
+    pub trigger: Trigger,
 }
 
 impl RunOptions {
@@ -332,7 +332,7 @@ pub async fn run(
         // history) is recorded as well, so that `history` shows the failed attempt.
         Err(e) if !options.dry_run && e.class().is_retryable() => {
             let names: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
-            let mut step = Step::new(&names.join(","), "plan", None);
+            let mut step = Step::new(&names.join(","), StepKind::Plan, None);
             step.status = RunStatus::Failed;
             step.message = Some(e.to_string());
             let record = finish(
@@ -374,18 +374,18 @@ fn finish(
     let sum = |outcome: &str| {
         steps
             .iter()
-            .filter(|s| s.step == "ingest")
+            .filter(|s| s.step == StepKind::Ingest)
             .map(|s| s.count(outcome))
             .sum::<u64>()
     };
     let models_built = steps
         .iter()
-        .filter(|s| s.step == "build")
+        .filter(|s| s.step == StepKind::Build)
         .map(|s| s.models.len() as u64)
         .sum();
     let tests_failed = steps
         .iter()
-        .filter(|s| s.step == "test")
+        .filter(|s| s.step == StepKind::Test)
         .map(|s| s.models.len() as u64)
         .sum();
     RunRecord {
@@ -395,7 +395,7 @@ fn finish(
             .map(|p| p.name.as_str())
             .collect::<Vec<_>>()
             .join(","),
-        trigger: options.trigger.clone(),
+        trigger: options.trigger,
         periods: options.periods_label.clone(),
         started_at: started,
         finished_at: Utc::now(),
@@ -496,7 +496,7 @@ async fn run_locked(
         .filter(|p| p.kind == PipelineKind::Reference)
     {
         let started = Instant::now();
-        let mut step = Step::new(&pipeline.name, "reference", None);
+        let mut step = Step::new(&pipeline.name, StepKind::Reference, None);
         step.attempts = 1;
         let reports = loader.load_reference(env).await?;
         for report in reports {
@@ -519,7 +519,11 @@ async fn run_locked(
             bar.inc(1);
         }
         let pipeline = &pipelines[item.pipeline];
-        let mut step = Step::new(&pipeline.name, "ingest", Some(item.period.to_string()));
+        let mut step = Step::new(
+            &pipeline.name,
+            StepKind::Ingest,
+            Some(item.period.to_string()),
+        );
         if stop.is_some() {
             break;
         }
@@ -701,7 +705,7 @@ async fn build_and_test(
     steps: &mut Vec<Step>,
 ) -> Result<()> {
     let started = Instant::now();
-    let (stale, fingerprints) = stale_models(
+    let (stale, _) = stale_models(
         project,
         warehouse,
         pipelines,
@@ -712,21 +716,13 @@ async fn build_and_test(
     if stale.is_empty() {
         return Ok(());
     }
-    let mut step = Step::new("models", "build", None);
+    let mut step = Step::new("models", StepKind::Build, None);
     step.attempts = 1;
-    let ctx = ansinh_models::session(
-        env.config.models.memory_limit_mb,
-        env.config.models.spill_dir.as_deref(),
-    )?;
-    warehouse.register(&ctx).await?;
-    let target = Target::Warehouse {
-        root: warehouse.location().root().clone(),
-    };
-    let built = match build_fingerprinted(project, &ctx, &stale, &target, &fingerprints).await {
-        Ok(report) => report,
+    let (ctx, built) = match build_models(&env.config, project, warehouse, &stale).await {
+        Ok(built) => built,
         Err(e) => {
             if !e.class().is_retryable() {
-                return Err(e.into());
+                return Err(e);
             }
             step.status = RunStatus::Failed;
             step.message = Some(e.to_string());
@@ -746,7 +742,7 @@ async fn build_and_test(
     steps.push(step);
 
     let started = Instant::now();
-    let mut test = Step::new("models", "test", None);
+    let mut test = Step::new("models", StepKind::Test, None);
     test.attempts = 1;
     let report = run_tests(project, &ctx, &stale).await?;
     test.models = report
@@ -766,4 +762,29 @@ async fn build_and_test(
     test.seconds = started.elapsed().as_secs_f64();
     steps.push(test);
     Ok(())
+}
+
+/// Builds the `selected` models of `project` into the warehouse, each with the fingerprint of
+/// its inputs, in a session with the configured limits; the session is returned for the data
+/// tests and queries that follow.
+pub async fn build_models(
+    config: &ansinh_core::Config,
+    project: &Project,
+    warehouse: &Warehouse,
+    selected: &BTreeSet<String>,
+) -> Result<(
+    datafusion::prelude::SessionContext,
+    ansinh_models::BuildReport,
+)> {
+    let ctx = ansinh_models::session(
+        config.models.memory_limit_mb,
+        config.models.spill_dir.as_deref(),
+    )?;
+    warehouse.register(&ctx).await?;
+    let target = Target::Warehouse {
+        root: warehouse.location().root().clone(),
+    };
+    let prints = fingerprints(project, &warehouse.versions().await?)?;
+    let built = build_fingerprinted(project, &ctx, selected, &target, &prints).await?;
+    Ok((ctx, built))
 }

@@ -14,8 +14,9 @@ use ansinh_warehouse::{Warehouse, WriteMode, table_spec, tables};
 use crate::error::Result;
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RunStatus {
     /// Everything pending was done.
     Success,
@@ -37,15 +38,7 @@ pub enum RunStatus {
 impl RunStatus {
     /// The name stored in `_runs`.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::NothingToDo => "nothing_to_do",
-            Self::Partial => "partial",
-            Self::Waiting => "waiting",
-            Self::DataFailed => "data_failed",
-            Self::Failed => "failed",
-            Self::Interrupted => "interrupted",
-        }
+        self.into()
     }
 
     /// Whether the notification for success applies.
@@ -75,13 +68,71 @@ impl RunStatus {
     }
 }
 
+/// What a step of a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum StepKind {
+    /// Planning the run: listing the landing area, reading the history.
+    Plan,
+    /// Loading the reference tables.
+    Reference,
+    /// Loading a period's deliveries of a pipeline.
+    Ingest,
+    /// Building the models.
+    Build,
+    /// Running the models' data tests.
+    Test,
+}
+
+impl StepKind {
+    /// The name in `_runs` and summaries.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// What started a run.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Trigger {
+    /// `ansinh run` without periods, or with one.
+    #[default]
+    Manual,
+    /// A firing of the scheduler.
+    Schedule,
+    /// A firing missed while the scheduler was not running, run at its start.
+    CatchUp,
+    /// `ansinh run --from --to`.
+    Backfill,
+}
+
+impl Trigger {
+    /// The name in `_runs`.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// One step of a run: a period of a pipeline, a reference load, the model build or the tests.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Step {
     /// The pipeline, or `models`.
     pub pipeline: String,
-    /// `reference`, `ingest`, `build` or `test`.
-    pub step: String,
+    /// What it does.
+    pub step: StepKind,
     /// The period, for ingest steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<String>,
@@ -111,10 +162,10 @@ pub struct Step {
 
 impl Step {
     /// A step that has not done anything yet.
-    pub fn new(pipeline: &str, step: &str, period: Option<String>) -> Self {
+    pub fn new(pipeline: &str, step: StepKind, period: Option<String>) -> Self {
         Self {
             pipeline: pipeline.to_string(),
-            step: step.to_string(),
+            step,
             period,
             status: RunStatus::NothingToDo,
             files: Default::default(),
@@ -141,8 +192,8 @@ pub struct RunRecord {
     pub run_id: String,
     /// The pipelines run, comma-separated.
     pub pipeline: String,
-    /// `manual`, `schedule`, `catch-up` or `backfill`.
-    pub trigger: String,
+    /// What started it.
+    pub trigger: Trigger,
     /// The periods asked for (`2024-01`, `2024-01..2024-06`), or none for all pending.
     pub periods: Option<String>,
     /// When it started.
@@ -194,7 +245,7 @@ fn to_batch(run: &RunRecord) -> Result<RecordBatch> {
     let columns: Vec<ArrayRef> = vec![
         text(&run.run_id),
         text(&run.pipeline),
-        text(&run.trigger),
+        text(run.trigger.name()),
         Arc::new(StringArray::from(vec![run.periods.clone()])),
         at(run.started_at),
         at(run.finished_at),

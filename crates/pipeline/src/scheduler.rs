@@ -74,7 +74,11 @@ impl Scheduler {
             };
             let last_scheduled = history
                 .iter()
-                .filter(|r| r.trigger == "schedule" || r.trigger == "catch-up")
+                .filter(|r| {
+                    [runs::Trigger::Schedule, runs::Trigger::CatchUp]
+                        .iter()
+                        .any(|t| r.trigger == t.name())
+                })
                 .filter(|r| r.pipeline.split(',').any(|n| n == pipeline.name))
                 .map(|r| r.started_at)
                 .max();
@@ -101,17 +105,17 @@ impl Scheduler {
     }
 
     /// A pipeline to run now and its trigger (`catch-up` or `schedule`), if any is due.
-    pub fn due(&mut self, now: DateTime<Utc>) -> Option<(Pipeline, &'static str)> {
+    pub fn due(&mut self, now: DateTime<Utc>) -> Option<(Pipeline, runs::Trigger)> {
         let find = |name: &str| self.pipelines.iter().find(|p| p.name == name).cloned();
         if let Some(name) = self.catch_up.pop_front() {
-            return find(&name).map(|p| (p, "catch-up"));
+            return find(&name).map(|p| (p, runs::Trigger::CatchUp));
         }
         let (name, _) = self
             .next
             .iter()
             .filter(|(_, at)| **at <= now)
             .min_by_key(|(_, at)| **at)?;
-        find(name).map(|p| (p, "schedule"))
+        find(name).map(|p| (p, runs::Trigger::Schedule))
     }
 
     /// Records that `name` ran: its next firing is the first after now (firings missed while it
@@ -219,7 +223,7 @@ pub async fn serve(
         let now = Utc::now();
         if let Some((pipeline, trigger)) = scheduler.due(now) {
             let options = crate::RunOptions {
-                trigger: trigger.into(),
+                trigger,
                 ..crate::RunOptions::default()
             };
             let outcome = run_with_retries(env, &pipeline, &options).await;

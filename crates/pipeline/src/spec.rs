@@ -46,8 +46,11 @@ impl PipelineKind {
 }
 
 /// What to do when expected offices have not delivered for a period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Completeness {
     /// Load nothing of the period until every expected office has delivered.
     Wait,
@@ -60,11 +63,7 @@ pub enum Completeness {
 impl Completeness {
     /// The name used in pipeline files.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Wait => "wait",
-            Self::Partial => "partial",
-            Self::Require => "require",
-        }
+        self.into()
     }
 }
 

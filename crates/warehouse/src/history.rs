@@ -10,7 +10,19 @@ use crate::values::{integers, strings};
 use crate::{Warehouse, tables};
 
 /// Outcome of one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Outcome {
     /// First load of the delivery.
     Loaded,
@@ -27,22 +39,14 @@ pub enum Outcome {
 impl Outcome {
     /// The name stored in `_loads` and printed.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Loaded => "loaded",
-            Self::Restated => "restated",
-            Self::Refused => "refused",
-            Self::Unchanged => "unchanged",
-            Self::RefusedBefore => "refused-before",
-        }
+        self.into()
     }
 
+    /// An outcome `_loads` records: the others are never written.
     fn parse(text: &str) -> Option<Self> {
-        match text {
-            "loaded" => Some(Self::Loaded),
-            "restated" => Some(Self::Restated),
-            "refused" => Some(Self::Refused),
-            _ => None,
-        }
+        text.parse()
+            .ok()
+            .filter(|o| matches!(o, Self::Loaded | Self::Restated | Self::Refused))
     }
 
     /// Whether this outcome put the delivery's rows in the warehouse.

@@ -11,8 +11,9 @@ use crate::history::{LoadHistory, Outcome};
 use crate::landing::LandingScan;
 
 /// State of one expected delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum DeliveryState {
     /// Loaded once.
     Loaded,
@@ -29,13 +30,7 @@ pub enum DeliveryState {
 impl DeliveryState {
     /// Name shown in the matrix.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Loaded => "loaded",
-            Self::Restated => "restated",
-            Self::Refused => "refused",
-            Self::Pending => "pending",
-            Self::Missing => "missing",
-        }
+        self.into()
     }
 }
 

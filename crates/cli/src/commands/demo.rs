@@ -83,15 +83,8 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
         tracing::warn!(dir = %models_dir.display(), "no models directory here: marts not built");
     } else {
         let project = ansinh_models::Project::load(&models_dir, &Warehouse::table_names())?;
-        let ctx = models::session(&config)?;
-        warehouse.register(&ctx).await?;
         let all = ansinh_models::select(&project, "")?;
-        let target = ansinh_models::Target::Warehouse {
-            root: warehouse.location().root().clone(),
-        };
-        let prints =
-            ansinh_models::freshness::fingerprints(&project, &warehouse.versions().await?)?;
-        ansinh_models::build_fingerprinted(&project, &ctx, &all, &target, &prints).await?;
+        let (ctx, _) = ansinh_pipeline::build_models(&config, &project, &warehouse, &all).await?;
         let tests = ansinh_models::run_tests(&project, &ctx, &all).await?;
         let failed = tests.failed().count();
         tests_failed = failed;

@@ -117,7 +117,7 @@ pub(crate) async fn entries(config: &ansinh_core::Config) -> Result<Vec<Entry>, 
             Materialization::Parquet => format!("Parquet {}", model.layer),
         };
         let file = (model.materialization == Materialization::Parquet).then(|| {
-            let folder = if model.layer == "marts" {
+            let folder = if model.layer == ansinh_models::Layer::Marts {
                 "marts"
             } else {
                 "staging"

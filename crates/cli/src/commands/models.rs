@@ -4,9 +4,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use ansinh_core::Config;
+use ansinh_models::catalog::{Catalog, parse_as_of, run_statements};
 use ansinh_models::freshness::fingerprints;
 use ansinh_models::{
-    Materialization, Project, Target, build_fingerprinted, order, register_marts, run_tests, select,
+    Materialization, Project, Target, build_fingerprinted, order, run_tests, select,
 };
 use ansinh_warehouse::Warehouse;
 use arrow::array::RecordBatch;
@@ -61,52 +62,6 @@ pub struct SqlArgs {
     pub as_of: Vec<String>,
 }
 
-/// Parses `--as-of` values.
-fn as_of(values: &[String]) -> Result<ansinh_warehouse::AsOf, Failure> {
-    use ansinh_warehouse::AsOf;
-    if values.is_empty() {
-        return Ok(AsOf::Latest);
-    }
-    let mut versions = std::collections::HashMap::new();
-    let mut time = None;
-    for value in values {
-        if let Some((table, version)) = value.split_once('@') {
-            let known = Warehouse::table_names();
-            if !known.contains(table) {
-                return Err(Failure::usage(anyhow::anyhow!(
-                    "--as-of {value}: no table {table:?}; tables: {}",
-                    known.into_iter().collect::<Vec<_>>().join(", ")
-                )));
-            }
-            let version: i64 = version.parse().map_err(|_| {
-                Failure::usage(anyhow::anyhow!("--as-of {value}: the version is a number"))
-            })?;
-            versions.insert(table.to_string(), version);
-            continue;
-        }
-        let parsed = chrono::DateTime::parse_from_rfc3339(value)
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .or_else(|_| {
-                chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-                    .map(|d| d.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc())
-            })
-            .map_err(|_| {
-                Failure::usage(anyhow::anyhow!(
-                    "--as-of {value}: a time is RFC 3339 (2024-03-05T10:00:00Z) or a date \
-                     (2024-03-05, meaning its end); a version is TABLE@VERSION"
-                ))
-            })?;
-        time = Some(parsed);
-    }
-    match (time, versions.is_empty()) {
-        (Some(_), false) => Err(Failure::usage(anyhow::anyhow!(
-            "--as-of takes a time or TABLE@VERSION values, not both"
-        ))),
-        (Some(t), true) => Ok(AsOf::Time(t)),
-        (None, _) => Ok(AsOf::Versions(versions)),
-    }
-}
-
 /// Options of `ansinh plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -136,29 +91,12 @@ fn selection(project: &Project, args: &SelectArgs) -> Result<BTreeSet<String>, F
     Ok(select(project, args.select.as_deref().unwrap_or(""))?)
 }
 
-/// A session over the warehouse with every table and model registered.
+/// The catalog of the configured warehouse, as it is now.
 pub async fn query_session(
     config: &Config,
 ) -> Result<(SessionContext, Warehouse, Project), Failure> {
-    query_session_at(config, &ansinh_warehouse::AsOf::Latest).await
-}
-
-/// A session over the warehouse as it was at `as_of`: marts are read from their files for the
-/// current state, and computed as views from the tables for a past one.
-pub async fn query_session_at(
-    config: &Config,
-    as_of: &ansinh_warehouse::AsOf,
-) -> Result<(SessionContext, Warehouse, Project), Failure> {
-    let warehouse = settings::warehouse(config)?;
-    let ctx = session(config)?;
-    warehouse.register_at(&ctx, as_of).await?;
-    let project = project(config)?;
-    if *as_of == ansinh_warehouse::AsOf::Latest {
-        register_marts(&project, &ctx, warehouse.location().root()).await?;
-    } else {
-        ansinh_models::register_views(&project, &ctx).await?;
-    }
-    Ok((ctx, warehouse, project))
+    let catalog = Catalog::open(config).await?;
+    Ok((catalog.ctx, catalog.warehouse, catalog.project))
 }
 
 /// Runs `ansinh build`.
@@ -230,7 +168,7 @@ pub fn run_plan(global: &Global, args: PlanArgs) -> Result<u8, Failure> {
         let model = &project.models[&name];
         let kind = match model.materialization {
             Materialization::View => "view".to_string(),
-            Materialization::Parquet if model.layer == "marts" => {
+            Materialization::Parquet if model.layer == ansinh_models::Layer::Marts => {
                 format!("parquet marts/{name}.parquet")
             }
             Materialization::Parquet => format!("parquet staging/{name}.parquet"),
@@ -253,34 +191,10 @@ pub fn run_plan(global: &Global, args: PlanArgs) -> Result<u8, Failure> {
     Ok(exit::SUCCESS)
 }
 
-/// What analysts may run: queries only, no DDL, DML or statements such as `COPY` or `SET`.
-pub fn read_only() -> datafusion::execution::context::SQLOptions {
-    datafusion::execution::context::SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false)
-}
-
-/// Runs the statements of `sql` in order (read-only) and returns the last one's result.
-pub async fn run_statements(ctx: &SessionContext, sql: &str) -> anyhow::Result<Vec<RecordBatch>> {
-    let statements = datafusion::sql::parser::DFParser::parse_sql(sql)?;
-    if statements.is_empty() {
-        anyhow::bail!("no SQL statement to run");
-    }
-    let options = read_only();
-    let mut last = Vec::new();
-    for statement in statements {
-        let plan = ctx.state().statement_to_plan(statement).await?;
-        options.verify_plan(&plan)?;
-        last = ctx.execute_logical_plan(plan).await?.collect().await?;
-    }
-    Ok(last)
-}
-
 /// Runs `ansinh sql`.
 pub async fn run_sql(global: &Global, args: SqlArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
-    let as_of = as_of(&args.as_of)?;
+    let as_of = parse_as_of(&args.as_of)?;
     if args.format == Format::Parquet && args.output.is_none() {
         return Err(Failure::usage(anyhow::anyhow!(
             "--format parquet writes a file: give --output FILE"
@@ -298,8 +212,8 @@ pub async fn run_sql(global: &Global, args: SqlArgs) -> Result<u8, Failure> {
             .map_err(|e| Failure::usage(anyhow::anyhow!("{}: {e}", file.display())))?,
         (None, None) => return Err(Failure::usage(anyhow::anyhow!("give a query or -f FILE"))),
     };
-    let (ctx, _, _) = query_session_at(&config, &as_of).await?;
-    let batches = run_statements(&ctx, &sql).await.map_err(Failure::usage)?;
+    let catalog = Catalog::open_at(&config, &as_of).await?;
+    let batches = run_statements(&catalog.ctx, &sql).await?;
     match (&args.output, args.format) {
         (Some(path), Format::Parquet) => write_parquet(path, &batches)?,
         (Some(path), format) => {

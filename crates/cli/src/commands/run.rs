@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ansinh_core::{Config, YearMonth};
 use ansinh_pipeline::environment::watch_signals;
-use ansinh_pipeline::runs::{self, RunRow};
+use ansinh_pipeline::runs::{self, RunRow, StepKind, Trigger};
 use ansinh_pipeline::{Environment, KeyNeed, Pipeline, RunOptions, RunOutcome, RunRecord};
 use clap::{Args, ValueEnum};
 
@@ -112,7 +112,7 @@ pub async fn run(global: &Global, args: RunArgs) -> Result<u8, Failure> {
     let wake = Arc::new(tokio::sync::Notify::new());
     let env = environment(global, &config, args.demo_key, need, wake)?;
     let (periods, label, trigger) = match (args.period, args.from, args.to) {
-        (Some(p), _, _) => (Some(vec![p]), Some(p.to_string()), "manual"),
+        (Some(p), _, _) => (Some(vec![p]), Some(p.to_string()), Trigger::Manual),
         (None, Some(from), Some(to)) => {
             if from > to {
                 return Err(Failure::usage(anyhow::anyhow!(
@@ -122,10 +122,10 @@ pub async fn run(global: &Global, args: RunArgs) -> Result<u8, Failure> {
             (
                 Some(from.through(to).collect()),
                 Some(format!("{from}..{to}")),
-                "backfill",
+                Trigger::Backfill,
             )
         }
-        _ => (None, None, "manual"),
+        _ => (None, None, Trigger::Manual),
     };
     let options = RunOptions {
         periods,
@@ -133,7 +133,7 @@ pub async fn run(global: &Global, args: RunArgs) -> Result<u8, Failure> {
         dry_run: args.dry_run,
         full_refresh: args.full_refresh,
         fail_fast: args.fail_fast,
-        trigger: trigger.into(),
+        trigger,
     };
     let outcome = ansinh_pipeline::run(&env, &chosen, &options).await?;
     if args.dry_run {
@@ -182,24 +182,24 @@ pub fn print_summary(record: &RunRecord, format: Format) {
             .map(|(o, n)| format!("{n} {o}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let detail = match step.step.as_str() {
-            "build" => format!("{} models", step.models.len()),
-            "test" => step.message.clone().unwrap_or_default(),
+        let detail = match step.step {
+            StepKind::Build => format!("{} models", step.models.len()),
+            StepKind::Test => step.message.clone().unwrap_or_default(),
             _ => format!("{files}; rows {}/{}", step.rows_loaded, step.rows_rejected),
         };
         println!(
             "{:<14} {:<9} {:<8} {:<13} {detail}",
             step.pipeline,
-            step.step,
+            step.step.name(),
             step.period.as_deref().unwrap_or(""),
             step.status.name(),
         );
-        if step.step != "test"
+        if step.step != StepKind::Test
             && let Some(message) = &step.message
         {
             println!("    {message}");
         }
-        if step.step == "test" {
+        if step.step == StepKind::Test {
             for failing in &step.models {
                 println!("    failed: {failing}");
             }

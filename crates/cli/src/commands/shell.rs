@@ -8,7 +8,9 @@ use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
 use crate::commands::docs::{Entry, entries};
-use crate::commands::models::{Format, query_session, render, run_statements};
+use ansinh_models::catalog::run_statements;
+
+use crate::commands::models::{Format, query_session, render};
 use crate::exit::{self, Failure};
 use crate::settings::{self, Global};
 
