@@ -70,6 +70,7 @@ classified!(
     ansinh_pipeline::Error,
     ansinh_sample::Error,
     ansinh_serve::Error,
+    ansinh_report::Error,
 );
 
 #[cfg(test)]

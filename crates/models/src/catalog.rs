@@ -67,8 +67,7 @@ pub async fn run_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Recor
     let query = |source| Error::Query {
         source: Box::new(source),
     };
-    let statements = datafusion::sql::parser::DFParser::parse_sql(sql)
-        .map_err(query)?;
+    let statements = datafusion::sql::parser::DFParser::parse_sql(sql).map_err(query)?;
     if statements.is_empty() {
         return Err(Error::NoStatement);
     }

@@ -26,7 +26,7 @@ use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, datafusion_class};
 pub use location::Location;
 pub use storage::Storage;
 

@@ -52,3 +52,14 @@ pub fn integers(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<i64>>>
     }
     Ok(out)
 }
+
+/// The column `name` of every batch as optional 64-bit floats.
+pub fn floats(batches: &[RecordBatch], name: &str) -> Result<Vec<Option<f64>>> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let array = column(batch, name, &DataType::Float64)?;
+        let array = array.as_primitive::<arrow::datatypes::Float64Type>();
+        out.extend((0..array.len()).map(|i| array.is_valid(i).then(|| array.value(i))));
+    }
+    Ok(out)
+}

@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use ansinh_models::catalog::run_statements;
+use ansinh_report::dictionary::Entry;
 use clap::Args;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
-use crate::commands::docs::{Entry, entries};
-use ansinh_models::catalog::run_statements;
-
+use crate::commands::docs::dictionary;
 use crate::commands::models::{Format, query_session, render};
 use crate::exit::{self, Failure};
 use crate::settings::{self, Global};
@@ -73,7 +73,7 @@ fn describe(entry: &Entry) -> String {
 pub async fn run(global: &Global, args: ShellArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
     let (ctx, _, _) = query_session(&config).await?;
-    let catalog = entries(&config).await?;
+    let catalog = dictionary(&config).await?;
     let mut editor = DefaultEditor::new()
         .map_err(|e| Failure::usage(anyhow::anyhow!("cannot start the line editor: {e}")))?;
     let history = args.history.or_else(|| {
