@@ -6,13 +6,16 @@
 //! Arrow record batches of the canonical schema; rows that fail are returned as [`Reject`]s.
 //! Raw identifiers and names never leave this crate.
 
+mod batch;
 mod csv_reader;
 mod decode;
 mod error;
 pub mod fields;
 mod geography;
+mod parse;
 mod pseudonym;
 mod reader;
+mod reject;
 mod validate;
 mod xlsx_reader;
 

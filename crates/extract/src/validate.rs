@@ -6,97 +6,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use ansinh_core::{BenefitType, Delivery, DeliveryKind, Scheme, Sex, Status, YearMonth, schema};
-use arrow::array::{
-    ArrayRef, Date32Builder, Int32Builder, Int64Builder, RecordBatch, StringArray, StringBuilder,
-};
+use arrow::array::{ArrayRef, RecordBatch, StringArray, StringBuilder};
 use chrono::{Datelike, NaiveDate};
 
+use crate::batch::BatchBuilder;
 use crate::error::{Error, Result};
 use crate::fields::{Field, field_for_header, fields_of, required_columns};
 use crate::geography::{Geography, UnitLevel};
+use crate::parse::{
+    is_digits, longest_digit_run, parse_amount, parse_birth_date, parse_month, parse_sex,
+};
 use crate::pseudonym::{Digest, HexKey, Pseudonymiser};
 use crate::reader::RowReader;
+pub use crate::reject::{FIRST_REJECTS_KEPT, Reject, RejectReason};
 
 /// First month in which extracts no longer need a district code (districts were abolished on
 /// 1 July 2025).
 const DISTRICTS_ABOLISHED: (i32, u32) = (2025, 7);
-
-/// Why a row was quarantined.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    strum::IntoStaticStr,
-    strum::EnumIter,
-    strum::EnumString,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum RejectReason {
-    /// The row has a different number of fields than the header.
-    WrongFieldCount,
-    /// Neither identifier is present.
-    MissingIdentifier,
-    /// The social-insurance code is not 10 digits.
-    InvalidPersonId,
-    /// The personal identification number is not 12 digits.
-    InvalidNationalId,
-    /// A value required for this row is empty.
-    MissingValue,
-    /// Not a date in an accepted format.
-    InvalidDate,
-    /// A date after the delivery's month.
-    FutureDate,
-    /// Not a month `mm/yyyy`.
-    InvalidMonth,
-    /// Sex is not `1`/`Nam`/`0`/`Nữ`.
-    InvalidSex,
-    /// Not one of the scheme codes.
-    UnknownScheme,
-    /// Status is not 1, 2 or 3.
-    InvalidStatus,
-    /// Not a benefit code.
-    UnknownBenefit,
-    /// No such district in the geography for the month.
-    UnknownDistrict,
-    /// No such commune in the geography for the month.
-    UnknownCommune,
-    /// The commune lies in another district than the row's district.
-    CommuneNotInDistrict,
-    /// Not a whole, positive VND amount.
-    InvalidAmount,
-    /// Health-insurance group is not two capital letters.
-    InvalidHiGroup,
-    /// A cell holds bytes that are not text in the file's encoding.
-    InvalidText,
-}
-
-impl RejectReason {
-    /// The machine-readable reason stored in `rejects`.
-    pub fn code(self) -> &'static str {
-        self.into()
-    }
-}
-
-/// A quarantined row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
-    /// Line (CSV) or row number (XLSX) in the file.
-    pub line: u64,
-    /// The contract field at fault (`row` for the whole row).
-    pub field: &'static str,
-    /// Why.
-    pub reason: RejectReason,
-    /// The offending value; identifiers and anything that could be one are masked.
-    pub value: Option<String>,
-}
-
-/// Rejects kept in the summary for reports; all of them go to the sink.
-pub const FIRST_REJECTS_KEPT: usize = 5;
 
 /// Raw rows per chunk at most, whatever `batch_rows` says, and the text a chunk may hold
 /// before it is handed on: together they bound the memory of rows in flight.
@@ -819,258 +745,22 @@ fn optional<T>(
 
 /// A valid row's person, identifiers still raw: they are hashed only when the whole row
 /// is valid.
-struct Person<'v> {
-    person_id: Option<&'v str>,
-    national_id: Option<&'v str>,
-    birth_month: NaiveDate,
-    precision: &'static str,
-    sex: Sex,
+pub(crate) struct Person<'v> {
+    pub(crate) person_id: Option<&'v str>,
+    pub(crate) national_id: Option<&'v str>,
+    pub(crate) birth_month: NaiveDate,
+    pub(crate) precision: &'static str,
+    pub(crate) sex: Sex,
 }
 
-struct ParticipantFields {
-    scheme: Scheme,
-    status: Status,
-    employer: Option<String>,
-    contribution_base: Option<i64>,
-    paid_through: Option<NaiveDate>,
-    hi_group: Option<String>,
-    line: u64,
-}
-
-fn is_digits(text: &str, len: usize) -> bool {
-    text.len() == len && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn longest_digit_run(text: &str) -> usize {
-    let (mut best, mut run) = (0, 0);
-    for b in text.bytes() {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        best = best.max(run);
-    }
-    best
-}
-
-/// `dd/mm/yyyy`, `mm/yyyy` or `yyyy` → (first day of the birth month, precision). A birth
-/// year alone means 1 January; month and year the 1st of the month.
-pub(crate) fn parse_birth_date(text: &str) -> Option<(NaiveDate, &'static str)> {
-    let parts: Vec<&str> = text.split('/').collect();
-    let number = |s: &str, max_len: usize| -> Option<u32> {
-        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    let year = |s: &str| -> Option<i32> {
-        (s.len() == 4)
-            .then(|| number(s, 4))
-            .flatten()
-            .map(|y| y as i32)
-    };
-    match parts.as_slice() {
-        [d, m, y] => {
-            let date = NaiveDate::from_ymd_opt(year(y)?, number(m, 2)?, number(d, 2)?)?;
-            Some((date.with_day(1)?, "day"))
-        }
-        [m, y] => Some((
-            NaiveDate::from_ymd_opt(year(y)?, number(m, 2)?, 1)?,
-            "month",
-        )),
-        [y] => Some((NaiveDate::from_ymd_opt(year(y)?, 1, 1)?, "year")),
-        _ => None,
-    }
-}
-
-/// `mm/yyyy` → first day of the month. `01/mm/yyyy` is accepted too: workbooks store a month
-/// typed as a date as its first day.
-pub(crate) fn parse_month(text: &str) -> Option<NaiveDate> {
-    match parse_birth_date(text)? {
-        (date, "month") => Some(date),
-        (date, "day") if text.split('/').next().and_then(|d| d.parse::<u32>().ok()) == Some(1) => {
-            Some(date)
-        }
-        _ => None,
-    }
-}
-
-/// Whole VND: `1500000` or `1.500.000`; positive, below 10¹².
-pub(crate) fn parse_amount(text: &str) -> Option<i64> {
-    let digits: String = if text.contains('.') {
-        let groups: Vec<&str> = text.split('.').collect();
-        let first_ok = (1..=3).contains(&groups[0].len());
-        let rest_ok = groups[1..].iter().all(|g| g.len() == 3);
-        if !(first_ok && rest_ok) {
-            return None;
-        }
-        groups.concat()
-    } else {
-        text.to_string()
-    };
-    if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok().filter(|&v: &i64| v > 0)
-}
-
-fn parse_sex(text: &str) -> Option<Sex> {
-    match text {
-        "1" => return Some(Sex::Male),
-        "0" => return Some(Sex::Female),
-        _ => {}
-    }
-    match crate::nfc(text).to_lowercase().as_str() {
-        "1" | "nam" => Some(Sex::Male),
-        "0" | "nữ" => Some(Sex::Female),
-        _ => None,
-    }
-}
-
-/// Days since the Unix epoch, Arrow's Date32.
-fn date32(date: NaiveDate) -> i32 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
-    (date - epoch).num_days() as i32
-}
-
-/// Column builders for one batch of either kind.
-struct BatchBuilder {
-    kind: DeliveryKind,
-    period: String,
-    office: String,
-    len: usize,
-    person: StringBuilder,
-    person_id_key: StringBuilder,
-    national_id_key: StringBuilder,
-    birth_month: Date32Builder,
-    birth_precision: StringBuilder,
-    sex: StringBuilder,
-    scheme_or_benefit: StringBuilder,
-    status: Int32Builder,
-    district: StringBuilder,
-    commune: StringBuilder,
-    employer: StringBuilder,
-    amount: Int64Builder,
-    month: Date32Builder,
-    hi_group: StringBuilder,
-    line: Int64Builder,
-}
-
-impl BatchBuilder {
-    fn new(kind: DeliveryKind, period: YearMonth, office: &str, capacity: usize) -> Self {
-        let strings = || StringBuilder::with_capacity(capacity, capacity * 8);
-        Self {
-            kind,
-            period: period.to_string(),
-            office: office.to_string(),
-            len: 0,
-            person: StringBuilder::with_capacity(capacity, capacity * 32),
-            person_id_key: StringBuilder::with_capacity(capacity, capacity * 32),
-            national_id_key: StringBuilder::with_capacity(capacity, capacity * 32),
-            birth_month: Date32Builder::with_capacity(capacity),
-            birth_precision: strings(),
-            sex: strings(),
-            scheme_or_benefit: strings(),
-            status: Int32Builder::with_capacity(capacity),
-            district: strings(),
-            commune: strings(),
-            employer: strings(),
-            amount: Int64Builder::with_capacity(capacity),
-            month: Date32Builder::with_capacity(capacity),
-            hi_group: strings(),
-            line: Int64Builder::with_capacity(capacity),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    /// `person` is the code's pseudonym when the row has the code, else the number's; the
-    /// staging models resolve it across both.
-    fn push_person(
-        &mut self,
-        person_id_key: Option<&str>,
-        national_id_key: Option<&str>,
-        person: &Person,
-        district: &str,
-        commune: &str,
-    ) {
-        self.len += 1;
-        self.person
-            .append_value(person_id_key.or(national_id_key).unwrap_or_default());
-        self.person_id_key.append_option(person_id_key);
-        self.national_id_key.append_option(national_id_key);
-        self.birth_month.append_value(date32(person.birth_month));
-        self.birth_precision.append_value(person.precision);
-        self.sex.append_value(person.sex.code());
-        self.district
-            .append_option((!district.is_empty()).then_some(district));
-        self.commune.append_value(commune);
-    }
-
-    fn participant(&mut self, p: ParticipantFields) {
-        self.scheme_or_benefit.append_value(p.scheme.code());
-        self.status.append_value(i32::from(p.status.code()));
-        self.employer.append_option(p.employer.as_deref());
-        self.amount.append_option(p.contribution_base);
-        self.month.append_option(p.paid_through.map(date32));
-        self.hi_group.append_option(p.hi_group);
-        self.line.append_value(p.line as i64);
-    }
-
-    fn beneficiary(&mut self, benefit: &str, amount: i64, start: NaiveDate, line: u64) {
-        self.scheme_or_benefit.append_value(benefit);
-        self.amount.append_value(amount);
-        self.month.append_value(date32(start));
-        self.line.append_value(line as i64);
-    }
-
-    fn finish(&mut self) -> Result<RecordBatch> {
-        let n = self.len;
-        self.len = 0;
-        let constant = |value: &str| -> ArrayRef {
-            let mut b = StringBuilder::with_capacity(n, n * value.len());
-            for _ in 0..n {
-                b.append_value(value);
-            }
-            Arc::new(b.finish())
-        };
-        let mut columns: Vec<ArrayRef> = vec![
-            constant(&self.period),
-            constant(&self.office),
-            Arc::new(self.person.finish()),
-            Arc::new(self.person_id_key.finish()),
-            Arc::new(self.national_id_key.finish()),
-            Arc::new(self.birth_month.finish()),
-            Arc::new(self.birth_precision.finish()),
-            Arc::new(self.sex.finish()),
-        ];
-        let schema = match self.kind {
-            DeliveryKind::Participants => {
-                columns.extend([
-                    Arc::new(self.scheme_or_benefit.finish()) as ArrayRef,
-                    Arc::new(self.status.finish()),
-                    Arc::new(self.district.finish()),
-                    Arc::new(self.commune.finish()),
-                    Arc::new(self.employer.finish()),
-                    Arc::new(self.amount.finish()),
-                    Arc::new(self.month.finish()),
-                    Arc::new(self.hi_group.finish()),
-                    Arc::new(self.line.finish()),
-                ]);
-                schema::participants()
-            }
-            DeliveryKind::Beneficiaries => {
-                columns.extend([
-                    Arc::new(self.scheme_or_benefit.finish()) as ArrayRef,
-                    Arc::new(self.amount.finish()),
-                    Arc::new(self.month.finish()),
-                    Arc::new(self.district.finish()),
-                    Arc::new(self.commune.finish()),
-                    Arc::new(self.line.finish()),
-                ]);
-                schema::beneficiaries()
-            }
-        };
-        Ok(RecordBatch::try_new(schema, columns)?)
-    }
+pub(crate) struct ParticipantFields {
+    pub(crate) scheme: Scheme,
+    pub(crate) status: Status,
+    pub(crate) employer: Option<String>,
+    pub(crate) contribution_base: Option<i64>,
+    pub(crate) paid_through: Option<NaiveDate>,
+    pub(crate) hi_group: Option<String>,
+    pub(crate) line: u64,
 }
 
 #[cfg(test)]

@@ -610,3 +610,80 @@ pub fn render(data: &ReportData) -> String {
     html.push_str("</table></section>\n</body></html>\n");
     html
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(code: &str, name: &str) -> Unit {
+        Unit {
+            code: code.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn the_page_is_drawn_from_typed_rows_alone() {
+        let coverage = ["2024-01", "2024-02"]
+            .iter()
+            .enumerate()
+            .flat_map(|(i, month)| {
+                ["56", "568"].map(|unit| CoverageRow {
+                    month: month.to_string(),
+                    unit_code: unit.into(),
+                    indicator: "si_coverage".into(),
+                    rate: Some(0.30 + 0.01 * i as f64),
+                })
+            })
+            .collect();
+        let data = ReportData {
+            province: unit("56", "Khánh Hòa <&>"),
+            districts: vec![unit("568", "Nha Trang")],
+            coverage,
+            goals: vec![GoalRow {
+                indicator: "si_coverage".into(),
+                unit_code: "56".into(),
+                target_year: 2025,
+                target_rate: Some(0.45),
+                actual_rate: Some(0.31),
+                gap_pp: Some(14.0),
+                gap_persons: Some(12_345),
+                as_of: Some("2024-02-01".into()),
+                projected_rate: None,
+                status: "off_track".into(),
+            }],
+            pension: vec![PensionRow {
+                month: "2024-02".into(),
+                sex: "F".into(),
+                rate: Some(0.5),
+            }],
+            quality: vec![QualityRow {
+                month: "2024-02-01".into(),
+                kind: "participants".into(),
+                state: "loaded".into(),
+                deliveries: 9,
+                rows_loaded: 1000,
+                rows_rejected: 3,
+            }],
+        };
+        let page = render(&data);
+        assert!(
+            page.contains("Khánh Hòa &lt;&amp;&gt;"),
+            "names are escaped"
+        );
+        assert!(page.contains("Months 2024-01 to 2024-02"));
+        assert!(
+            page.contains("2025 target 45.00%"),
+            "the target line is labelled"
+        );
+        assert!(page.contains("actual 31.00%"), "the last value is labelled");
+        assert!(page.contains("Nha Trang (568)"), "a district chart");
+        assert!(page.contains("women 50.00%"));
+        assert!(
+            page.contains("<td>14.00</td><td>12345</td>"),
+            "gaps as numbers"
+        );
+        assert!(page.contains("<td>9</td><td>1000</td><td>3</td>"));
+        assert!(!page.contains("<script"), "no scripts");
+    }
+}

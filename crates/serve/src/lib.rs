@@ -80,27 +80,13 @@ impl std::fmt::Debug for User {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// The configuration line of a user: `NAME:scram-sha-256$ITERATIONS$SALT$SALTED` (hex).
 pub fn user_line(name: &str, password: &str, salt: &[u8]) -> String {
     let salted = gen_salted_password(password, salt, ITERATIONS);
     format!(
         "{name}:scram-sha-256${ITERATIONS}${}${}",
-        hex(salt),
-        hex(&salted)
+        hex::encode(salt),
+        hex::encode(&salted)
     )
 }
 
@@ -123,10 +109,12 @@ impl User {
                 if iterations.parse::<usize>().ok() != Some(ITERATIONS) {
                     return Err(bad("the iteration count must be 4096"));
                 }
-                let salt = unhex(salt)
+                let salt = hex::decode(salt)
+                    .ok()
                     .filter(|s| s.len() >= 16)
                     .ok_or_else(|| bad("bad salt"))?;
-                let salted = unhex(salted)
+                let salted = hex::decode(salted)
+                    .ok()
                     .filter(|s| s.len() == 32)
                     .ok_or_else(|| bad("bad hash"))?;
                 Ok(Self {
