@@ -54,12 +54,6 @@ impl Environment {
         let storage = Storage::new(config.storage.clone());
         Warehouse::open_with(&config.warehouse, storage.clone())?;
         let landing = LandingArea::open(&config.landing, &storage)?;
-        let reference = local_dir(&config.reference, "reference directory")?;
-        // A session that cannot be made would fail the build after the loads; refuse first.
-        ansinh_models::session(
-            config.models.memory_limit_mb,
-            config.models.spill_dir.as_deref(),
-        )?;
         let (key, key_error) = match resolve_key(&config, landing.local(), demo_key) {
             Ok(key) => (Some(key), None),
             Err(e)
@@ -69,6 +63,12 @@ impl Environment {
             }
             Err(e) => return Err(e),
         };
+        let reference = local_dir(&config.reference, "reference directory")?;
+        // A session that cannot be made would fail the build after the loads; refuse first.
+        ansinh_models::session(
+            config.models.memory_limit_mb,
+            config.models.spill_dir.as_deref(),
+        )?;
         Ok(Self {
             config,
             key,
