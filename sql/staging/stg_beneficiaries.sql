@@ -21,21 +21,34 @@ WITH links AS (
     FROM person_links
     GROUP BY national_id_key
 ),
+-- A record that carries the 10-digit code is its own person; only the few that carry just the
+-- number are joined with the links. Joining every record instead made the join's output end in
+-- one batch of every unmatched record, larger than a sort may hold at the province's size.
+resolved AS (
+    SELECT b.*, b.person_id_key AS resolved_person
+    FROM beneficiaries AS b
+    WHERE b.person_id_key IS NOT NULL
+        AND b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
+    UNION ALL
+    SELECT b.*, COALESCE(l.person_id_key, b.national_id_key, b.person) AS resolved_person
+    FROM beneficiaries AS b
+    LEFT JOIN links AS l ON l.national_id_key = b.national_id_key
+    WHERE b.person_id_key IS NULL
+        AND b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
+),
 counted AS (
     SELECT
         CAST(b.period || '-01' AS DATE) AS period,
-        COALESCE(b.person_id_key, l.person_id_key, b.national_id_key, b.person) AS person,
+        b.resolved_person AS person,
         b.office,
         COALESCE(b.district_code, b.office) AS district_code,
         b.sex,
         b.birth_month,
         ROW_NUMBER() OVER (
-            PARTITION BY b.period, COALESCE(b.person_id_key, l.person_id_key, b.national_id_key, b.person)
+            PARTITION BY b.period, b.resolved_person
             ORDER BY b.office ASC, b.source_line ASC
         ) AS pick
-    FROM links AS l
-    RIGHT JOIN beneficiaries AS b ON b.person_id_key IS NULL AND l.national_id_key = b.national_id_key
-    WHERE b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
+    FROM resolved AS b
 ),
 aged AS (
     SELECT

@@ -22,14 +22,18 @@ WITH links AS (
     FROM person_links
     GROUP BY national_id_key
 ),
+-- A record that carries the 10-digit code is its own person; only the few that carry just the
+-- number are joined with the links (the links are hashed, those records stream past). Joining
+-- every record instead made the join's output end in one batch of every unmatched record.
 resolved AS (
-    SELECT
-        p.*,
-        COALESCE(p.person_id_key, l.person_id_key, p.national_id_key, p.person) AS resolved_person
-    -- The links are the small side of the join: they are hashed, participants stream past.
+    SELECT p.*, p.person_id_key AS resolved_person
+    FROM participants AS p
+    WHERE p.person_id_key IS NOT NULL AND p.status = 1
+    UNION ALL
+    SELECT p.*, COALESCE(l.person_id_key, p.national_id_key, p.person) AS resolved_person
     FROM links AS l
-    RIGHT JOIN participants AS p ON p.person_id_key IS NULL AND l.national_id_key = p.national_id_key
-    WHERE p.status = 1
+    RIGHT JOIN participants AS p ON l.national_id_key = p.national_id_key
+    WHERE p.person_id_key IS NULL AND p.status = 1
 ),
 -- Persons with more than one active record in a scheme and month: few, so kept apart and
 -- joined back (an unbounded window over every record would hold them all in memory).

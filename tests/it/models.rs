@@ -234,3 +234,23 @@ fn failing_data_tests_exit_1_and_model_errors_name_the_file() {
         out.stderr
     );
 }
+
+/// The build's memory is counted as what its batches hold. Before, the strings of a join with
+/// the identity links were counted whole in every batch that referred to them, so a sort of
+/// 12 months at half the province's size asked for 400 MB at a time from a 2 GB pool and
+/// failed; the same happened here at a twentieth of the size with the pool cut to 256 MiB.
+#[test]
+fn the_build_fits_a_small_memory_pool() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-03", 0.05, false);
+    assert_eq!(site.ingest(&[]).code, 0);
+    let mut cmd = site.command();
+    cmd.env("ANSINH_MODELS__MEMORY_LIMIT_MB", "256")
+        .arg("build");
+    let build = run(cmd);
+    assert_eq!(build.code, 0, "{}", build.stderr);
+    let mut cmd = site.command();
+    cmd.env("ANSINH_MODELS__MEMORY_LIMIT_MB", "256").arg("test");
+    let test = run(cmd);
+    assert_eq!(test.code, 0, "{}", test.stdout);
+}

@@ -156,3 +156,25 @@ impl From<ansinh_warehouse::Error> for Error {
         Self::Warehouse(Box::new(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ansinh_core::{Classify, ErrorClass};
+    use datafusion::error::DataFusionError;
+
+    #[test]
+    fn running_out_of_memory_is_worth_a_retry_and_bad_sql_is_not() {
+        let failed = |source: DataFusionError| Error::Execution {
+            model: "stg_beneficiaries".into(),
+            file: "sql/staging/stg_beneficiaries.sql".into(),
+            line: 0,
+            source: Box::new(source),
+        };
+        let oom = DataFusionError::ResourcesExhausted("Failed to allocate".into())
+            .context("Not enough memory to continue external sort");
+        assert_eq!(failed(oom).class(), ErrorClass::Infrastructure);
+        let sql = DataFusionError::Plan("No field named x".into());
+        assert_eq!(failed(sql).class(), ErrorClass::Usage);
+    }
+}

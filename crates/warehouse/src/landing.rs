@@ -295,7 +295,17 @@ impl LandingScan {
                 }
             }
         }
-        for file in listed.iter().filter(|f| !matched.contains(&f.relative)) {
+        // Only files directly in a month's folder are meant as deliveries; the rest of the
+        // landing area (reference data, the generator's manifest, archives) is not reported.
+        let in_month_folder = |relative: &str| {
+            relative.split_once('/').is_some_and(|(folder, name)| {
+                folder.parse::<ansinh_core::YearMonth>().is_ok() && !name.contains('/')
+            })
+        };
+        for file in listed
+            .iter()
+            .filter(|f| !matched.contains(&f.relative) && in_month_folder(&f.relative))
+        {
             scan.ignored.push((
                 file.relative.clone(),
                 format!(
@@ -348,6 +358,8 @@ mod tests {
             "2024-01/568_2024-01_participants.txt",
             "2024-01/568_2024-01_pensions.csv",
             "notes.txt",
+            "reference/geography.csv",
+            "2024-01/archive/568_2024-01_participants.csv",
         ]
         .into_iter()
         .map(|relative| ListedFile {
@@ -362,7 +374,8 @@ mod tests {
         assert_eq!(scan.files[0].delivery.kind, DeliveryKind::Participants);
         assert_eq!(scan.files[0].delivery.office, "568");
         let ignored: Vec<&str> = scan.ignored.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(ignored.len(), 6, "{ignored:?}");
+        // Files outside a month's folder, or below it, are not deliveries and not reported.
+        assert_eq!(ignored.len(), 5, "{ignored:?}");
         assert!(
             scan.ignored
                 .iter()
