@@ -25,7 +25,7 @@ WITH links AS (
 -- number are joined with the links. Joining every record instead made the join's output end in
 -- one batch of every unmatched record, larger than a sort may hold at the province's size.
 resolved AS (
-    SELECT b.*, b.person_id_key AS resolved_person
+    SELECT b.*, COALESCE(b.person_id_key, b.person) AS resolved_person
     FROM beneficiaries AS b
     WHERE b.person_id_key IS NOT NULL
         AND b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')

@@ -26,7 +26,7 @@ WITH links AS (
 -- number are joined with the links (the links are hashed, those records stream past). Joining
 -- every record instead made the join's output end in one batch of every unmatched record.
 resolved AS (
-    SELECT p.*, p.person_id_key AS resolved_person
+    SELECT p.*, COALESCE(p.person_id_key, p.person) AS resolved_person
     FROM participants AS p
     WHERE p.person_id_key IS NOT NULL AND p.status = 1
     UNION ALL
