@@ -200,6 +200,19 @@ pub fn manifest_counts(manifest: &Manifest, kind: &str) -> BTreeMap<Vec<String>,
     out
 }
 
+/// A pipelines directory with one pipeline: the site's participants, loading what arrived
+/// (`completeness = "partial"`), building no models.
+pub fn partial_participants_pipeline(site: &Site) -> PathBuf {
+    let pipes = site.path().join("pipes");
+    std::fs::create_dir_all(&pipes).expect("pipelines directory");
+    std::fs::write(
+        pipes.join("participants.toml"),
+        "name = \"participants\"\nkind = \"participants\"\ncompleteness = \"partial\"\n",
+    )
+    .expect("pipeline file");
+    pipes
+}
+
 /// Fails the test unless Python has each of `modules`. Tests that need a client are
 /// `#[ignore]`d, so a plain `cargo test` lists them as ignored; `.ci/run` installs the clients
 /// and runs them with `--include-ignored`.

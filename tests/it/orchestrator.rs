@@ -7,13 +7,7 @@ use crate::common::{Run, Site, TEST_KEY, ansinh, run};
 
 /// `command` (`ingest --all`, `run` or `demo`) over the site with `env` set.
 fn over_site(site: &Site, command: &[&str], env: &[(&str, &str)]) -> Run {
-    let pipes = site.path().join("pipes");
-    std::fs::create_dir_all(&pipes).unwrap();
-    std::fs::write(
-        pipes.join("participants.toml"),
-        "name = \"participants\"\nkind = \"participants\"\ncompleteness = \"partial\"\n",
-    )
-    .unwrap();
+    let pipes = crate::common::partial_participants_pipeline(site);
     let mut cmd = ansinh(site.path());
     cmd.env("ANSINH_PSEUDONYM_KEY", TEST_KEY)
         .env("ANSINH_RUN__PIPELINES", &pipes)

@@ -431,43 +431,28 @@ fn a_new_remote_delivery_is_downloaded_once_during_a_run() {
     let site = Site::new();
     site.generate("2024-01", "2024-01", 0.002, false);
     moto.upload(&site.landing().join("2024-01"), "landing", "in/2024-01/");
-    let pipes = site.path().join("pipes");
-    std::fs::create_dir_all(&pipes).unwrap();
-    std::fs::write(
-        pipes.join("participants.toml"),
-        "name = \"participants\"\nkind = \"participants\"\ncompleteness = \"partial\"\n",
-    )
-    .unwrap();
-    let gets = |log: &str| {
-        log.matches("\"GET /landing/in/2024-01/568_2024-01_participants.csv ")
+    let pipes = crate::common::partial_participants_pipeline(&site);
+    // GETs of one delivery's object during one `ansinh run`.
+    let gets_during_a_run = || {
+        let logged = moto.requests().len();
+        let mut cmd = command(
+            &moto,
+            &site,
+            "s3://landing/in",
+            "s3://warehouse/wh",
+            &["run"],
+        );
+        cmd.env("ANSINH_RUN__PIPELINES", &pipes);
+        assert_ok(&run(cmd));
+        moto.requests()[logged..]
+            .matches("\"GET /landing/in/2024-01/568_2024-01_participants.csv ")
             .count()
     };
-    let logged = moto.requests().len();
-    let mut cmd = command(
-        &moto,
-        &site,
-        "s3://landing/in",
-        "s3://warehouse/wh",
-        &["run"],
-    );
-    cmd.env("ANSINH_RUN__PIPELINES", &pipes);
-    let out = run(cmd);
-    assert_ok(&out);
     assert_eq!(
-        gets(&moto.requests()[logged..]),
+        gets_during_a_run(),
         1,
         "planned without a download, loaded with one"
     );
     // Unchanged: known by its entity tag and size, not downloaded at all.
-    let logged = moto.requests().len();
-    let mut cmd = command(
-        &moto,
-        &site,
-        "s3://landing/in",
-        "s3://warehouse/wh",
-        &["run"],
-    );
-    cmd.env("ANSINH_RUN__PIPELINES", &pipes);
-    assert_ok(&run(cmd));
-    assert_eq!(gets(&moto.requests()[logged..]), 0);
+    assert_eq!(gets_during_a_run(), 0);
 }
