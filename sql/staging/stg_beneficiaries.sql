@@ -1,7 +1,19 @@
 -- description = "Persons receiving a benefit that counts toward the pension-receipt indicator (HUU_TRI, TRO_CAP_HANG_THANG, HUU_TRI_XA_HOI): one row per month and person, assigned to the lowest office code, with age at the end of the month and whether it is at or past the statutory retirement age of that year."
--- # Several marts read it: computed once and kept as Parquet under staging/.
--- materialized = "parquet"
+-- # Several marts read it: computed once, a month at a time, and kept as Parquet under staging/.
 -- tags = ["staging", "pension"]
+-- partition_by = "period"
+-- period_inputs = ["beneficiaries"]
+-- [period_digests]
+-- # A month's records that carry only the 12-digit number take their person from links seen
+-- # in any month: the month depends on those records' links, not on every link.
+-- person_links = """
+-- SELECT b.period, md5(string_agg(b.national_id_key || '>' || COALESCE(l.person_id_key, '-'), ',' ORDER BY b.national_id_key)) AS digest
+-- FROM beneficiaries AS b
+-- LEFT JOIN (SELECT national_id_key, MIN(person_id_key) AS person_id_key FROM person_links GROUP BY national_id_key) AS l
+--     ON l.national_id_key = b.national_id_key
+-- WHERE b.person_id_key IS NULL AND b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
+-- GROUP BY b.period
+-- """
 -- [columns]
 -- period = "First day of the month of the extract."
 -- person = "Pseudonym of the person, resolved through person_links."

@@ -1,6 +1,6 @@
 -- description = "The persons each indicator counts, one row per month, indicator and person, with the district they are assigned to. SI coverage is the union of BHXH_BB and BHXH_TN; the pension-receipt indicator counts beneficiaries at or past retirement age."
--- # Several marts read it: computed once and kept as Parquet under staging/.
--- materialized = "parquet"
+-- # Several marts read it: computed once, a month at a time, and kept as Parquet under staging/.
+-- partition_by = "period"
 -- tags = ["staging", "coverage"]
 -- [columns]
 -- period = "First day of the month."

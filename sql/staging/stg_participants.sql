@@ -1,7 +1,19 @@
 -- description = "Active participants (status 1): one row per month, scheme and person. A person active in one scheme in several offices' extracts of the same month is counted once and assigned to the record with the latest paid_through, then the highest contribution_base, then the lowest office code."
--- # Several marts read it: computed once and kept as Parquet under staging/.
--- materialized = "parquet"
+-- # Several marts read it: computed once, a month at a time, and kept as Parquet under staging/.
 -- tags = ["staging", "coverage"]
+-- partition_by = "period"
+-- period_inputs = ["participants"]
+-- [period_digests]
+-- # A month's records that carry only the 12-digit number take their person from links seen
+-- # in any month: the month depends on those records' links, not on every link.
+-- person_links = """
+-- SELECT b.period, md5(string_agg(b.national_id_key || '>' || COALESCE(l.person_id_key, '-'), ',' ORDER BY b.national_id_key)) AS digest
+-- FROM participants AS b
+-- LEFT JOIN (SELECT national_id_key, MIN(person_id_key) AS person_id_key FROM person_links GROUP BY national_id_key) AS l
+--     ON l.national_id_key = b.national_id_key
+-- WHERE b.person_id_key IS NULL AND b.status = 1
+-- GROUP BY b.period
+-- """
 -- [columns]
 -- period = "First day of the month of the extract."
 -- scheme = "BHXH_BB, BHXH_TN, BHYT or BHTN."

@@ -49,8 +49,9 @@ enum Command {
     /// Show deliveries (loaded, restated, refused, pending, missing), model freshness, recent
     /// runs and the next scheduled runs.
     Status(commands::status::StatusArgs),
-    /// Build the SQL models in dependency order; marts become Parquet files.
-    Build(commands::models::SelectArgs),
+    /// Build the SQL models that changed in dependency order; marts become Parquet files,
+    /// partitioned models one file per month, and only stale months are rebuilt.
+    Build(commands::models::BuildArgs),
     /// Run the data tests of the models (declarative and sql/tests/*.sql).
     Test(commands::models::SelectArgs),
     /// Show the order in which models would be built, their inputs and SQL; runs nothing.
@@ -120,7 +121,7 @@ async fn run(cli: Cli) -> Result<u8, exit::Failure> {
         Command::Status(args) => commands::status::run(&global, args).await,
         Command::Build(args) => commands::models::run_build(&global, args).await,
         Command::Test(args) => commands::models::run_test(&global, args).await,
-        Command::Plan(args) => commands::models::run_plan(&global, args),
+        Command::Plan(args) => commands::models::run_plan(&global, args).await,
         Command::Sql(args) => commands::models::run_sql(&global, args).await,
         Command::Shell(args) => commands::shell::run(&global, args).await,
         Command::Report(args) => commands::report::run(&global, args).await,

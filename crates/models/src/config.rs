@@ -23,6 +23,21 @@ pub struct ModelConfig {
     /// Declarative data tests.
     #[serde(default)]
     pub tests: Vec<TestSpec>,
+    /// `"period"`: the model is built one month at a time, as one Parquet partition per month
+    /// (see [`crate::partition`]).
+    pub partition_by: Option<String>,
+    /// The months a partition reads, relative to its own: `[-1, 0]` reads the month before
+    /// too. Only the rows of the partition's own month are kept. Default `[0, 0]`.
+    pub period_window: Option<[i32; 2]>,
+    /// Warehouse tables read one window of months at a time, by their `period` column (models
+    /// partitioned by period are always read so). Other tables are read whole.
+    #[serde(default)]
+    pub period_inputs: Vec<String>,
+    /// For an input read whole that matters to each month only through some of its rows: a
+    /// query over the warehouse tables returning `period` and `digest`, one row per month.
+    /// A month's partition then depends on its own digest instead of the input's version.
+    #[serde(default)]
+    pub period_digests: BTreeMap<String, String>,
 }
 
 /// One declarative data test; exactly one field is set.
@@ -192,6 +207,39 @@ pub(crate) fn parse_leading_block(text: &str, file: &str) -> Result<(ModelConfig
                 ),
             });
         }
+    }
+    if let Some(p) = &config.partition_by
+        && p != "period"
+    {
+        return Err(Error::Config {
+            file: file.into(),
+            line: 1,
+            message: format!("partition_by must be \"period\", not {p:?}"),
+        });
+    }
+    if config.partition_by.is_none()
+        && (config.period_window.is_some()
+            || !config.period_inputs.is_empty()
+            || !config.period_digests.is_empty())
+    {
+        return Err(Error::Config {
+            file: file.into(),
+            line: 1,
+            message:
+                "period_window, period_inputs and period_digests need partition_by = \"period\""
+                    .into(),
+        });
+    }
+    if let Some([before, after]) = config.period_window
+        && (before > 0 || after < 0)
+    {
+        return Err(Error::Config {
+            file: file.into(),
+            line: 1,
+            message: format!(
+                "period_window [{before}, {after}] must include the partition's own month (first <= 0 <= second)"
+            ),
+        });
     }
     if let Some(m) = &config.materialized
         && m != "view"

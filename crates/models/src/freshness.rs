@@ -1,12 +1,13 @@
 //! Whether a materialised model is fresh.
 //!
 //! A model's fingerprint is a hash of its SQL, the versions of the warehouse tables it reads
-//! and the fingerprints of the models it reads. Building a model records its fingerprint in
-//! the Parquet file's metadata; the model is fresh while the fingerprint computed from the
+//! and the fingerprints of the models it reads (see [`crate::partition::fingerprints`]; a
+//! partitioned model has one per month). Building a model records its fingerprint in the
+//! Parquet file's metadata; the model is fresh while the fingerprint computed from the
 //! current table versions and SQL files equals the recorded one. A new load, a restatement, a
 //! changed reference table or an edited SQL file makes it, and everything downstream, stale.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use object_store::ObjectStore;
@@ -14,11 +15,11 @@ use object_store::ObjectStoreExt;
 use object_store::path::Path as StorePath;
 use parquet::file::metadata::ParquetMetaDataReader;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::dag::order;
 use crate::error::{Error, Result};
+use crate::partition::{BuildOptions, Fingerprints, plan, recorded};
 use crate::project::{Materialization, Project};
 use crate::run::model_url;
 
@@ -26,35 +27,6 @@ use crate::run::model_url;
 pub const FINGERPRINT_KEY: &str = "ansinh.fingerprint";
 /// Parquet metadata key of the build time (RFC 3339, UTC).
 pub const BUILT_AT_KEY: &str = "ansinh.built_at";
-
-/// The fingerprint of every model. `versions` maps table names (`participants`,
-/// `reference/geography` or `reference.geography`) to their current versions; a table never
-/// written counts as version -1.
-pub fn fingerprints(
-    project: &Project,
-    versions: &HashMap<String, i64>,
-) -> Result<BTreeMap<String, String>> {
-    let versions: HashMap<String, i64> = versions
-        .iter()
-        .map(|(k, v)| (k.replace('/', "."), *v))
-        .collect();
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for name in order(project)? {
-        let model = &project.models[&name];
-        let mut hasher = Sha256::new();
-        hasher.update(model.sql.as_bytes());
-        for source in &model.sources {
-            let version = versions.get(source).copied().unwrap_or(-1);
-            hasher.update(format!("\0table {source} {version}").as_bytes());
-        }
-        for upstream in &model.depends_on {
-            let fp = out.get(upstream).map(String::as_str).unwrap_or("");
-            hasher.update(format!("\0model {upstream} {fp}").as_bytes());
-        }
-        out.insert(name, hex::encode(&hasher.finalize()[..16]));
-    }
-    Ok(out)
-}
 
 /// State of one model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,7 +65,7 @@ pub struct Freshness {
     pub built_at: Option<String>,
 }
 
-async fn file_metadata(
+pub(crate) async fn file_metadata(
     store: Arc<dyn ObjectStore>,
     path: StorePath,
 ) -> Option<BTreeMap<String, String>> {
@@ -125,7 +97,7 @@ pub async fn freshness(
     project: &Project,
     root: &Url,
     store: Arc<dyn ObjectStore>,
-    fingerprints: &BTreeMap<String, String>,
+    fingerprints: &Fingerprints,
 ) -> Result<Vec<Freshness>> {
     let mut out = Vec::new();
     for name in order(project)? {
@@ -135,6 +107,25 @@ pub async fn freshness(
                 model: name,
                 state: State::View,
                 built_at: None,
+            });
+            continue;
+        }
+        if model.partitioned() {
+            let built = recorded(&store, root, model).await?;
+            let empty = BTreeMap::new();
+            let current = fingerprints.partitions.get(&name).unwrap_or(&empty);
+            let plan = plan(current, &built, &BuildOptions::default());
+            let state = if built.is_empty() {
+                State::Missing
+            } else if plan.build.is_empty() && plan.delete.is_empty() {
+                State::Fresh
+            } else {
+                State::Stale
+            };
+            out.push(Freshness {
+                model: name,
+                state,
+                built_at: built.values().filter_map(|r| r.built_at.clone()).max(),
             });
             continue;
         }

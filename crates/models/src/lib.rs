@@ -20,6 +20,7 @@ mod dag;
 mod deps;
 mod error;
 pub mod freshness;
+pub mod partition;
 mod project;
 mod run;
 mod selector;
@@ -28,10 +29,11 @@ mod session;
 pub use config::{ModelConfig, TestSpec};
 pub use dag::order;
 pub use error::{Error, Result};
+pub use partition::{BuildOptions, Fingerprints, Inputs, fingerprints};
 pub use project::{Layer, Materialization, Model, Project, SingularTest};
 pub use run::{
-    BuildReport, ModelOutcome, Target, TestOutcome, TestReport, build, build_fingerprinted,
-    model_url, register_marts, register_views, run_tests,
+    BuildReport, ModelOutcome, PartitionOutcome, Target, TestOutcome, TestReport, build,
+    build_fingerprinted, model_url, register_marts, register_views, run_tests,
 };
 pub use selector::select;
 pub use session::session;

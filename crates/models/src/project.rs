@@ -69,6 +69,18 @@ pub struct Model {
     pub sources: BTreeSet<String>,
 }
 
+impl Model {
+    /// Whether the model is built one month at a time.
+    pub fn partitioned(&self) -> bool {
+        self.config.partition_by.is_some()
+    }
+
+    /// The months a partition reads, relative to its own.
+    pub fn window(&self) -> [i32; 2] {
+        self.config.period_window.unwrap_or([0, 0])
+    }
+}
+
 /// A query under `sql/tests/` whose rows are failures.
 #[derive(Debug, Clone)]
 pub struct SingularTest {
@@ -157,8 +169,17 @@ impl Project {
             let (depends_on, sources) = classify(&refs, &names, tables, &file)?;
             let materialization = match (config.materialized.as_deref(), layer.name()) {
                 (Some("parquet"), _) | (None, "marts") => Materialization::Parquet,
+                (None, _) if config.partition_by.is_some() => Materialization::Parquet,
                 _ => Materialization::View,
             };
+            check_partitioning(
+                &config,
+                materialization,
+                &sources,
+                &depends_on,
+                tables,
+                &file,
+            )?;
             project.models.insert(
                 name.clone(),
                 Model {
@@ -172,6 +193,20 @@ impl Project {
                     sources,
                 },
             );
+        }
+        for model in project.models.values() {
+            let reads_months = !model.config.period_inputs.is_empty()
+                || model
+                    .depends_on
+                    .iter()
+                    .any(|u| project.models[u].partitioned());
+            if model.partitioned() && !reads_months {
+                return Err(Error::Config {
+                    file: model.file.clone(),
+                    line: 1,
+                    message: "a model partitioned by period must read a table listed in period_inputs or a partitioned model".into(),
+                });
+            }
         }
         for path in sql_files(&dir.join("tests"))? {
             let file = path.display().to_string();
@@ -192,6 +227,56 @@ impl Project {
         }
         Ok(project)
     }
+}
+
+/// A partitioned model is Parquet, reads its `period_inputs` and digests inputs it reads; a
+/// digest query reads warehouse tables only.
+fn check_partitioning(
+    config: &ModelConfig,
+    materialization: Materialization,
+    sources: &BTreeSet<String>,
+    depends_on: &BTreeSet<String>,
+    tables: &BTreeSet<String>,
+    file: &str,
+) -> Result<()> {
+    let invalid = |message: String| Error::Config {
+        file: file.into(),
+        line: 1,
+        message,
+    };
+    if config.partition_by.is_some() && materialization != Materialization::Parquet {
+        return Err(invalid(
+            "a model partitioned by period is materialized as parquet".into(),
+        ));
+    }
+    for input in &config.period_inputs {
+        if !sources.contains(input) {
+            return Err(invalid(format!(
+                "period_inputs names {input}, a table the model does not read"
+            )));
+        }
+    }
+    for (input, sql) in &config.period_digests {
+        if !sources.contains(input) && !depends_on.contains(input) {
+            return Err(invalid(format!(
+                "period_digests names {input}, which the model does not read"
+            )));
+        }
+        if config.period_inputs.contains(input) {
+            return Err(invalid(format!(
+                "{input} is in period_inputs and period_digests; it can be read by month or digested, not both"
+            )));
+        }
+        for r in references(sql, file)? {
+            if !tables.contains(&r.name) {
+                return Err(invalid(format!(
+                    "the digest query of {input} reads {}, not a warehouse table",
+                    r.name
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn classify(

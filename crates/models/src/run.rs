@@ -19,8 +19,17 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use url::Url;
 
+use ansinh_core::YearMonth;
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::prelude::{col, lit};
+use datafusion::scalar::ScalarValue;
+
 use crate::dag::order;
 use crate::error::{Error, Result};
+use crate::partition::{
+    BuildOptions, Fingerprints, PERIOD, PartitionPrint, Reason, folder, folder_url, partition_file,
+    plan, recorded, store_path,
+};
 use crate::project::{Materialization, Model, Project};
 
 /// Where marts go.
@@ -46,8 +55,23 @@ pub struct ModelOutcome {
     pub rows: Option<u64>,
     /// Seconds spent.
     pub seconds: f64,
-    /// Whether it was built (selected) or only made available.
+    /// Whether it was built (selected and stale) or only made available.
     pub built: bool,
+    /// The partitions built, for a partitioned model.
+    pub partitions: Vec<PartitionOutcome>,
+}
+
+/// What happened to one partition of a partitioned model.
+#[derive(Debug, Clone)]
+pub struct PartitionOutcome {
+    /// Its month.
+    pub month: YearMonth,
+    /// Why it was built.
+    pub reason: Reason,
+    /// Rows written.
+    pub rows: u64,
+    /// Seconds spent.
+    pub seconds: f64,
 }
 
 /// The outcome of a build.
@@ -102,12 +126,7 @@ fn execution_error(model: &Model, source: datafusion::error::DataFusionError) ->
 /// `<root>/staging/<name>.parquet` for staging models materialised as Parquet (intermediate
 /// tables that several marts read, computed once).
 pub fn model_url(root: &Url, model: &Model) -> Result<Url> {
-    let folder = if model.layer == crate::Layer::Marts {
-        "marts"
-    } else {
-        "staging"
-    };
-    root.join(&format!("{folder}/{}.parquet", model.name))
+    root.join(&format!("{}/{}.parquet", folder(model), model.name))
         .map_err(|e| Error::Write {
             model: model.name.clone(),
             message: e.to_string(),
@@ -143,24 +162,36 @@ pub async fn build(
     selected: &BTreeSet<String>,
     target: &Target,
 ) -> Result<BuildReport> {
-    build_fingerprinted(project, ctx, selected, target, &BTreeMap::new()).await
+    build_fingerprinted(
+        project,
+        ctx,
+        selected,
+        target,
+        &Fingerprints::default(),
+        &BuildOptions::default(),
+    )
+    .await
 }
 
 /// [`build`], recording each written model's fingerprint (see
-/// [`crate::freshness::fingerprints`]) and build time in its Parquet metadata, so that a later
-/// run can tell whether it is fresh.
+/// [`crate::partition::fingerprints`]) and build time in its Parquet metadata. Into a
+/// warehouse, a selected model whose recorded fingerprint is current is not rebuilt, and of a
+/// partitioned model only the partitions [`crate::partition::plan`] names are, unless
+/// `options` says otherwise.
 pub async fn build_fingerprinted(
     project: &Project,
     ctx: &SessionContext,
     selected: &BTreeSet<String>,
     target: &Target,
-    fingerprints: &BTreeMap<String, String>,
+    fingerprints: &Fingerprints,
+    options: &BuildOptions,
 ) -> Result<BuildReport> {
     let mut report = BuildReport::default();
     for name in order(project)? {
         let model = &project.models[&name];
         let started = Instant::now();
-        let built = selected.contains(&name);
+        let mut built = selected.contains(&name);
+        let mut partitions = Vec::new();
         let rows = match (model.materialization, built, target) {
             (Materialization::View, _, _) => {
                 register_view(ctx, model).await?;
@@ -185,10 +216,24 @@ pub async fn build_fingerprinted(
                 replace_table(ctx, model, Arc::new(table))?;
                 Some(rows)
             }
+            (Materialization::Parquet, true, Target::Warehouse { root }) if model.partitioned() => {
+                partitions =
+                    build_partitions(project, ctx, model, root, fingerprints, options).await?;
+                built = !partitions.is_empty();
+                Some(partitions.iter().map(|p| p.rows).sum())
+            }
             (Materialization::Parquet, true, Target::Warehouse { root }) => {
                 let fingerprint = fingerprints.get(&name).map(String::as_str);
-                let rows = write_mart(ctx, model, root, fingerprint).await?;
-                Some(rows)
+                if !options.full_refresh
+                    && fingerprint.is_some()
+                    && recorded_fingerprint(ctx, model, root).await?.as_deref() == fingerprint
+                {
+                    built = false;
+                    register_existing_mart(ctx, model, target).await?;
+                    None
+                } else {
+                    Some(write_mart(ctx, model, root, fingerprint).await?)
+                }
             }
         };
         let seconds = started.elapsed().as_secs_f64();
@@ -199,9 +244,217 @@ pub async fn build_fingerprinted(
             rows,
             seconds,
             built,
+            partitions,
         });
     }
     Ok(report)
+}
+
+fn warehouse_store(
+    ctx: &SessionContext,
+    model: &Model,
+    url: &Url,
+) -> Result<Arc<dyn object_store::ObjectStore>> {
+    ctx.runtime_env()
+        .object_store(object_store_url(url)?)
+        .map_err(|e| execution_error(model, e))
+}
+
+async fn recorded_fingerprint(
+    ctx: &SessionContext,
+    model: &Model,
+    root: &Url,
+) -> Result<Option<String>> {
+    let url = model_url(root, model)?;
+    let store = warehouse_store(ctx, model, &url)?;
+    let metadata = crate::freshness::file_metadata(store, store_path(model, &url)?).await;
+    Ok(metadata.and_then(|kv| kv.get(crate::freshness::FINGERPRINT_KEY).cloned()))
+}
+
+/// Builds the partitions of `model` its plan names, one at a time, deletes those no input
+/// has any more, and registers the model as its partitions.
+async fn build_partitions(
+    project: &Project,
+    ctx: &SessionContext,
+    model: &Model,
+    root: &Url,
+    fingerprints: &Fingerprints,
+    options: &BuildOptions,
+) -> Result<Vec<PartitionOutcome>> {
+    let folder = folder_url(root, model)?;
+    let store = warehouse_store(ctx, model, &folder)?;
+    let empty = BTreeMap::new();
+    let current = fingerprints.partitions.get(&model.name).unwrap_or(&empty);
+    let plan = plan(current, &recorded(&store, root, model).await?, options);
+    for month in &plan.delete {
+        let url = folder
+            .join(&partition_file(*month))
+            .map_err(|e| write_error(model, e.to_string()))?;
+        store
+            .delete(&store_path(model, &url)?)
+            .await
+            .map_err(|e| write_error(model, e.to_string()))?;
+        tracing::info!(model = %model.name, partition = %month, "partition deleted: no input has the month");
+    }
+    let mut out = Vec::new();
+    for (month, reason) in plan.build {
+        let started = Instant::now();
+        let print = &current[&month];
+        let rows = build_partition(project, ctx, model, &folder, month, print).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(model = %model.name, partition = %month, reason = %reason, rows, seconds, "partition");
+        out.push(PartitionOutcome {
+            month,
+            reason,
+            rows,
+            seconds,
+        });
+    }
+    register_partitions(ctx, model, root).await?;
+    Ok(out)
+}
+
+fn write_error(model: &Model, message: String) -> Error {
+    Error::Write {
+        model: model.name.clone(),
+        message,
+    }
+}
+
+/// `provider` restricted to the months `from..=to` by its `period` column (text `2024-03`
+/// in warehouse tables, a date in partitioned models), so that a scan reads those months'
+/// files only.
+fn months_of(
+    ctx: &SessionContext,
+    model: &Model,
+    provider: Arc<dyn datafusion::catalog::TableProvider>,
+    from: YearMonth,
+    to: YearMonth,
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    let bound = |month: YearMonth| match provider
+        .schema()
+        .field_with_name(PERIOD)
+        .map(|f| f.data_type().clone())
+    {
+        Ok(DataType::Date32) => lit(ScalarValue::Date32(Some(
+            (month.first_day() - chrono::NaiveDate::default()).num_days() as i32,
+        ))),
+        _ => lit(month.to_string()),
+    };
+    let (low, high) = (bound(from), bound(to));
+    let df = ctx
+        .read_table(Arc::clone(&provider))
+        .and_then(|df| df.filter(col(PERIOD).between(low, high)))
+        .map_err(|e| execution_error(model, e))?;
+    Ok(df.into_view())
+}
+
+/// Builds one month of `model` in a session of its own that sees the month-read inputs
+/// restricted to the partition's window, and writes it to its place under `folder`.
+async fn build_partition(
+    project: &Project,
+    ctx: &SessionContext,
+    model: &Model,
+    folder: &Url,
+    month: YearMonth,
+    print: &PartitionPrint,
+) -> Result<u64> {
+    let failed = |e| execution_error(model, e);
+    let part = SessionContext::new_with_config_rt(ctx.copied_config(), ctx.runtime_env());
+    part.catalog("datafusion")
+        .ok_or_else(|| write_error(model, "the session has no default catalog".into()))?
+        .register_schema("reference", Arc::new(MemorySchemaProvider::new()))
+        .map_err(failed)?;
+    let [before, after] = model.window();
+    let (from, to) = (
+        month.add_months(i64::from(before)).unwrap_or(month),
+        month.add_months(i64::from(after)).unwrap_or(month),
+    );
+    for input in model.sources.iter().chain(&model.depends_on) {
+        let provider = ctx.table_provider(input.as_str()).await.map_err(failed)?;
+        let by_month = model.config.period_inputs.contains(input)
+            || project.models.get(input).is_some_and(Model::partitioned);
+        let provider = if by_month {
+            months_of(&part, model, provider, from, to)?
+        } else {
+            provider
+        };
+        part.register_table(input.as_str(), provider)
+            .map_err(failed)?;
+    }
+    let df = part.sql(&model.sql).await.map_err(failed)?;
+    match df.schema().fields().first() {
+        Some(f) if f.name() == PERIOD && f.data_type() == &DataType::Date32 => {}
+        _ => {
+            return Err(Error::Config {
+                file: model.file.clone(),
+                line: 1,
+                message: "a model partitioned by period returns a DATE column period first".into(),
+            });
+        }
+    }
+    let day = (month.first_day() - chrono::NaiveDate::default()).num_days() as i32;
+    let df = df
+        .filter(col(PERIOD).eq(lit(ScalarValue::Date32(Some(day)))))
+        .and_then(|df| df.drop_columns(&[PERIOD]))
+        .map_err(failed)?;
+    let url = folder
+        .join(&partition_file(month))
+        .map_err(|e| write_error(model, e.to_string()))?;
+    let tmp = folder
+        .join(&format!(".{month}.{}.tmp", unique_suffix()))
+        .map_err(|e| write_error(model, e.to_string()))?;
+    let metadata = vec![
+        KeyValue::new(
+            crate::partition::PARTITION_KEY.to_string(),
+            month.to_string(),
+        ),
+        KeyValue::new(
+            crate::freshness::FINGERPRINT_KEY.to_string(),
+            print.fingerprint.clone(),
+        ),
+        KeyValue::new(
+            crate::partition::INPUTS_KEY.to_string(),
+            print.inputs_text(),
+        ),
+    ];
+    write_file(ctx, model, df, &url, &tmp, metadata).await
+}
+
+fn unique_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+/// Registers a partitioned model as the hive-partitioned dataset of its partitions, `period`
+/// first; as a view when it has none yet.
+async fn register_partitions(ctx: &SessionContext, model: &Model, root: &Url) -> Result<()> {
+    let folder = folder_url(root, model)?;
+    let store = warehouse_store(ctx, model, &folder)?;
+    if recorded(&store, root, model).await?.is_empty() {
+        return register_view(ctx, model).await;
+    }
+    let options = ParquetReadOptions::default()
+        .table_partition_cols(vec![(PERIOD.to_string(), DataType::Date32)]);
+    let df = ctx
+        .read_parquet(folder.as_str(), options)
+        .await
+        .map_err(|e| execution_error(model, e))?;
+    let mut columns = vec![PERIOD.to_string()];
+    columns.extend(
+        df.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|n| n != PERIOD),
+    );
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let df = df
+        .select_columns(&names)
+        .map_err(|e| execution_error(model, e))?;
+    replace_table(ctx, model, df.into_view())
 }
 
 async fn register_existing_mart(
@@ -210,6 +463,9 @@ async fn register_existing_mart(
     target: &Target,
 ) -> Result<()> {
     if let Target::Warehouse { root } = target {
+        if model.partitioned() {
+            return register_partitions(ctx, model, root).await;
+        }
         let url = model_url(root, model)?;
         let store = ctx
             .runtime_env()
@@ -257,23 +513,51 @@ pub(crate) fn object_store_url(url: &Url) -> Result<ObjectStoreUrl> {
     })
 }
 
-/// Writes the model's result to `<root>/marts/<name>.parquet`: to a temporary name first,
-/// then renamed into place, so readers never see a half-written file. Column descriptions go
-/// into the Parquet key-value metadata (`ansinh.column.<name>`) and the Arrow field metadata.
+/// Writes the model's result to `<root>/marts/<name>.parquet`, with its fingerprint.
 async fn write_mart(
     ctx: &SessionContext,
     model: &Model,
     root: &Url,
     fingerprint: Option<&str>,
 ) -> Result<u64> {
-    let write_error = |message: String| Error::Write {
-        model: model.name.clone(),
-        message,
-    };
     let df = ctx
         .sql(&model.sql)
         .await
         .map_err(|e| execution_error(model, e))?;
+    let mut metadata = Vec::new();
+    if let Some(fingerprint) = fingerprint {
+        metadata.push(KeyValue::new(
+            crate::freshness::FINGERPRINT_KEY.to_string(),
+            fingerprint.to_string(),
+        ));
+    }
+    let url = model_url(root, model)?;
+    let tmp = root
+        .join(&format!(
+            "{}/.{}.{}.tmp",
+            folder(model),
+            model.name,
+            unique_suffix()
+        ))
+        .map_err(|e| write_error(model, e.to_string()))?;
+    let rows = write_file(ctx, model, df, &url, &tmp, metadata).await?;
+    register_file(ctx, model, &url).await?;
+    Ok(rows)
+}
+
+/// Writes `df` to `url`: to `tmp` first, then renamed into place, so readers never see a
+/// half-written file. Column descriptions go into the Parquet key-value metadata
+/// (`ansinh.column.<name>`) and the Arrow field metadata, beside the model's name, its build
+/// time and `metadata`.
+async fn write_file(
+    ctx: &SessionContext,
+    model: &Model,
+    df: datafusion::dataframe::DataFrame,
+    url: &Url,
+    tmp: &Url,
+    metadata: Vec<KeyValue>,
+) -> Result<u64> {
+    let write_error = |message: String| write_error(model, message);
     // Marts are an interface: strings are plain UTF-8 whatever the engine used inside.
     let described: Vec<Field> =
         df.schema()
@@ -295,63 +579,34 @@ async fn write_mart(
             })
             .collect();
     let schema = Arc::new(Schema::new(described));
-    let mut metadata = vec![KeyValue::new(
-        "ansinh.model".to_string(),
-        model.name.clone(),
-    )];
-    metadata.push(KeyValue::new(
-        crate::freshness::BUILT_AT_KEY.to_string(),
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    ));
-    if let Some(fingerprint) = fingerprint {
-        metadata.push(KeyValue::new(
-            crate::freshness::FINGERPRINT_KEY.to_string(),
-            fingerprint.to_string(),
-        ));
-    }
+    let mut kv = vec![
+        KeyValue::new("ansinh.model".to_string(), model.name.clone()),
+        KeyValue::new(
+            crate::freshness::BUILT_AT_KEY.to_string(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
+    ];
+    kv.extend(metadata);
     if let Some(description) = &model.config.description {
-        metadata.push(KeyValue::new(
+        kv.push(KeyValue::new(
             "ansinh.description".to_string(),
             description.clone(),
         ));
     }
     for (column, text) in &model.config.columns {
-        metadata.push(KeyValue::new(
+        kv.push(KeyValue::new(
             format!("ansinh.column.{column}"),
             text.clone(),
         ));
     }
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_key_value_metadata(Some(metadata))
+        .set_key_value_metadata(Some(kv))
         .build();
 
-    let url = model_url(root, model)?;
-    let store = ctx
-        .runtime_env()
-        .object_store(object_store_url(&url)?)
-        .map_err(|e| execution_error(model, e))?;
-    let final_path =
-        StorePath::from_url_path(url.path()).map_err(|e| write_error(e.to_string()))?;
-    let folder = if model.layer == crate::Layer::Marts {
-        "marts"
-    } else {
-        "staging"
-    };
-    let tmp_name = format!(
-        "{folder}/.{}.{}.tmp",
-        model.name,
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-    );
-    let tmp_url = root
-        .join(&tmp_name)
-        .map_err(|e| write_error(e.to_string()))?;
-    let tmp_path =
-        StorePath::from_url_path(tmp_url.path()).map_err(|e| write_error(e.to_string()))?;
-
+    let store = warehouse_store(ctx, model, url)?;
+    let final_path = store_path(model, url)?;
+    let tmp_path = store_path(model, tmp)?;
     let mut stream = df
         .execute_stream()
         .await
@@ -385,6 +640,10 @@ async fn write_mart(
             .close()
             .await
             .map_err(|e| write_error(e.to_string()))?;
+        if ansinh_core::failpoint("models.abort_before_rename") {
+            // A process killed with the file written and not yet in place.
+            std::process::abort();
+        }
         store
             .rename(&tmp_path, &final_path)
             .await
@@ -396,7 +655,6 @@ async fn write_mart(
         let _ = store.delete(&tmp_path).await;
         return Err(e);
     }
-    register_file(ctx, model, &url).await?;
     Ok(rows)
 }
 

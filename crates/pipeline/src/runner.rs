@@ -1,13 +1,17 @@
 //! Runs pipelines: plans the pending work, loads it, builds and tests the models whose inputs
 //! changed, and records the run in `_runs`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ansinh_core::{Classify, DeliveryKind, YearMonth};
 use ansinh_extract::{Geography, UnitLevel};
-use ansinh_models::freshness::{State, fingerprints, freshness};
-use ansinh_models::{Project, Target, build_fingerprinted, run_tests, select};
+use ansinh_models::freshness::{State, freshness};
+use ansinh_models::partition::{self, plans};
+use ansinh_models::{
+    BuildOptions, Inputs, Project, Target, build_fingerprinted, fingerprints, run_tests, select,
+};
 use ansinh_warehouse::history::Outcome;
 use ansinh_warehouse::ingest::{FilePlan, PlannedFile, Reload};
 use ansinh_warehouse::{Warehouse, tables};
@@ -245,13 +249,15 @@ fn describe(work: &PeriodWork, pipeline: &Pipeline) -> String {
     }
 }
 
-/// The models the pipelines select, and which of them need building now (or after the loads,
-/// when `changing` names the tables the loads will write).
+/// The models the pipelines select that need building now (or after the loads, when
+/// `changing` names the tables the loads will write and their months), and for the
+/// partitioned ones which months and why.
 async fn stale_models(
+    config: &ansinh_core::Config,
     project: &Project,
     warehouse: &Warehouse,
     pipelines: &[Pipeline],
-    changing: &BTreeSet<&str>,
+    changing: &BTreeMap<String, BTreeSet<YearMonth>>,
     full_refresh: bool,
 ) -> Result<(BTreeSet<String>, BTreeMap<String, String>)> {
     let mut selected = BTreeSet::new();
@@ -263,16 +269,18 @@ async fn stale_models(
     if selected.is_empty() {
         return Ok((BTreeSet::new(), BTreeMap::new()));
     }
-    let versions = warehouse.versions().await?;
-    let now = fingerprints(project, &versions)?;
-    let mut bumped: HashMap<String, i64> = versions.clone();
-    for table in changing {
-        *bumped.entry(table.to_string()).or_insert(-1) += 1;
-    }
-    let after = fingerprints(project, &bumped)?;
+    let ctx = ansinh_models::session(
+        config.models.memory_limit_mb,
+        config.models.spill_dir.as_deref(),
+    )?;
+    warehouse.register(&ctx).await?;
+    let inputs = Inputs::read(project, warehouse, &ctx).await?;
+    let now = fingerprints(project, &inputs)?;
+    let after = fingerprints(project, &inputs.after(changing))?;
     let (store, _) = warehouse.store()?;
-    let states = freshness(project, warehouse.location().root(), store, &now).await?;
-    let stale = states
+    let root = warehouse.location().root();
+    let states = freshness(project, root, Arc::clone(&store), &now).await?;
+    let stale: BTreeSet<String> = states
         .into_iter()
         .filter(|f| selected.contains(&f.model) && f.state != State::View)
         .filter(|f| {
@@ -280,7 +288,16 @@ async fn stale_models(
         })
         .map(|f| f.model)
         .collect();
-    Ok((stale, now))
+    let options = BuildOptions {
+        full_refresh,
+        ..Default::default()
+    };
+    let partitions = plans(project, &stale, &store, root, &after, &options)
+        .await?
+        .into_iter()
+        .map(|(name, plan)| (name, partition::describe(&plan)))
+        .collect();
+    Ok((stale, partitions))
 }
 
 fn changed_tables(kind: DeliveryKind) -> [&'static str; 4] {
@@ -424,7 +441,7 @@ async fn run_locked(
     let mut loader = Loader::open(env, warehouse).await?;
     let mut steps: Vec<Step> = Vec::new();
     let mut plan: Vec<PlanItem> = Vec::new();
-    let mut changing: BTreeSet<&str> = BTreeSet::new();
+    let mut changing: BTreeMap<String, BTreeSet<YearMonth>> = BTreeMap::new();
 
     // Plan every pipeline first: the progress bar knows its length, and a dry run stops here.
     let mut work: Vec<PeriodWork> = Vec::new();
@@ -450,7 +467,12 @@ async fn run_locked(
                     let blocked =
                         !w.missing.is_empty() && pipeline.completeness != Completeness::Partial;
                     if !w.to_load.is_empty() && !blocked {
-                        changing.extend(changed_tables(kind));
+                        for table in changed_tables(kind) {
+                            changing
+                                .entry(table.to_string())
+                                .or_default()
+                                .insert(w.period);
+                        }
                     }
                 }
                 work.extend(planned);
@@ -463,7 +485,8 @@ async fn run_locked(
     let project = load_project(env, pipelines)?;
     if options.dry_run {
         if let Some(project) = &project {
-            let (stale, _) = stale_models(
+            let (stale, partitions) = stale_models(
+                &env.config,
                 project,
                 warehouse,
                 pipelines,
@@ -477,9 +500,14 @@ async fn run_locked(
                 action: if stale.is_empty() {
                     "nothing to build: every selected model is fresh".into()
                 } else {
+                    let months: Vec<String> = partitions
+                        .iter()
+                        .map(|(name, plan)| format!("; {name}: {plan}"))
+                        .collect();
                     format!(
-                        "build and test {}",
-                        stale.iter().cloned().collect::<Vec<_>>().join(", ")
+                        "build and test {}{}",
+                        stale.iter().cloned().collect::<Vec<_>>().join(", "),
+                        months.concat()
                     )
                 },
             });
@@ -706,10 +734,11 @@ async fn build_and_test(
 ) -> Result<()> {
     let started = Instant::now();
     let (stale, _) = stale_models(
+        &env.config,
         project,
         warehouse,
         pipelines,
-        &BTreeSet::new(),
+        &BTreeMap::new(),
         options.full_refresh,
     )
     .await?;
@@ -718,25 +747,31 @@ async fn build_and_test(
     }
     let mut step = Step::new("models", StepKind::Build, None);
     step.attempts = 1;
-    let (ctx, built) = match build_models(&env.config, project, warehouse, &stale).await {
-        Ok(built) => built,
-        Err(e) => {
-            if !e.class().is_retryable() {
-                return Err(e);
-            }
-            step.status = RunStatus::Failed;
-            step.message = Some(e.to_string());
-            step.seconds = started.elapsed().as_secs_f64();
-            steps.push(step);
-            return Ok(());
-        }
+    let build_options = BuildOptions {
+        full_refresh: options.full_refresh,
+        ..Default::default()
     };
+    let (ctx, built) =
+        match build_models(&env.config, project, warehouse, &stale, &build_options).await {
+            Ok(built) => built,
+            Err(e) => {
+                if !e.class().is_retryable() {
+                    return Err(e);
+                }
+                step.status = RunStatus::Failed;
+                step.message = Some(e.to_string());
+                step.seconds = started.elapsed().as_secs_f64();
+                steps.push(step);
+                return Ok(());
+            }
+        };
     step.models = built
         .models
         .iter()
         .filter(|m| m.built)
         .map(|m| m.name.clone())
         .collect();
+    step.message = Some(build_summary(&built));
     step.status = RunStatus::Success;
     step.seconds = started.elapsed().as_secs_f64();
     steps.push(step);
@@ -764,14 +799,39 @@ async fn build_and_test(
     Ok(())
 }
 
-/// Builds the `selected` models of `project` into the warehouse, each with the fingerprint of
-/// its inputs, in a session with the configured limits; the session is returned for the data
-/// tests and queries that follow.
+/// What a build did, for the run's record: each model built with its time, and for
+/// partitioned models how many months.
+fn build_summary(report: &ansinh_models::BuildReport) -> String {
+    report
+        .models
+        .iter()
+        .filter(|m| m.built)
+        .map(|m| match m.partitions.len() {
+            0 => format!("{} {:.1}s", m.name, m.seconds),
+            n => format!(
+                "{} {:.1}s ({n} of its months: {})",
+                m.name,
+                m.seconds,
+                m.partitions
+                    .iter()
+                    .map(|p| p.month.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Builds the `selected` models of `project` that are stale (all with `full_refresh`) into the
+/// warehouse, each with the fingerprint of its inputs, in a session with the configured
+/// limits; the session is returned for the data tests and queries that follow.
 pub async fn build_models(
     config: &ansinh_core::Config,
     project: &Project,
     warehouse: &Warehouse,
     selected: &BTreeSet<String>,
+    options: &BuildOptions,
 ) -> Result<(
     datafusion::prelude::SessionContext,
     ansinh_models::BuildReport,
@@ -784,7 +844,7 @@ pub async fn build_models(
     let target = Target::Warehouse {
         root: warehouse.location().root().clone(),
     };
-    let prints = fingerprints(project, &warehouse.versions().await?)?;
-    let built = build_fingerprinted(project, &ctx, selected, &target, &prints).await?;
+    let prints = fingerprints(project, &Inputs::read(project, warehouse, &ctx).await?)?;
+    let built = build_fingerprinted(project, &ctx, selected, &target, &prints, options).await?;
     Ok((ctx, built))
 }

@@ -111,6 +111,9 @@ pub async fn entries(project: &Project, ctx: &SessionContext) -> Result<Vec<Entr
             .clone();
         let kind = match model.materialization {
             Materialization::View => "view (computed when read)".to_string(),
+            Materialization::Parquet if model.partitioned() => {
+                format!("Parquet {}, one partition per month", model.layer)
+            }
             Materialization::Parquet => format!("Parquet {}", model.layer),
         };
         let file = (model.materialization == Materialization::Parquet).then(|| {
@@ -119,7 +122,11 @@ pub async fn entries(project: &Project, ctx: &SessionContext) -> Result<Vec<Entr
             } else {
                 "staging"
             };
-            format!("<warehouse>/{folder}/{name}.parquet")
+            if model.partitioned() {
+                format!("<warehouse>/{folder}/{name}/period=YYYY-MM-01/part-0.parquet")
+            } else {
+                format!("<warehouse>/{folder}/{name}.parquet")
+            }
         });
         out.push(Entry {
             kind: format!("{kind}, from {}", model.file),

@@ -296,6 +296,48 @@ impl Warehouse {
         Ok(out)
     }
 
+    /// For a table partitioned by `period`, a digest of each month's data files in the current
+    /// snapshot (their paths and sizes, from the Delta log alone): it changes exactly when a
+    /// load or restatement replaces a file of that month. `name` is `participants` or
+    /// `reference.geography`; a table never written has no months.
+    pub async fn month_files(
+        &self,
+        name: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        use sha2::Digest;
+        let table = self.table(&name.replace('.', "/")).await?;
+        if table.version().is_none() {
+            return Ok(Default::default());
+        }
+        let snapshot = table.snapshot().map_err(|source| Error::Delta {
+            table: name.into(),
+            source,
+        })?;
+        let mut files: std::collections::BTreeMap<String, Vec<(String, i64)>> = Default::default();
+        for file in snapshot.log_data() {
+            let period = file
+                .partition_values_map()
+                .remove(ansinh_core::columns::PERIOD)
+                .flatten()
+                .ok_or_else(|| Error::Bug(format!("{name} is not partitioned by period")))?;
+            files
+                .entry(period)
+                .or_default()
+                .push((file.path().into_owned(), file.size()));
+        }
+        Ok(files
+            .into_iter()
+            .map(|(period, mut list)| {
+                list.sort();
+                let mut hasher = sha2::Sha256::new();
+                for (path, size) in list {
+                    hasher.update(format!("{path}\0{size}\n").as_bytes());
+                }
+                (period, hex::encode(&hasher.finalize()[..16]))
+            })
+            .collect())
+    }
+
     /// Deletes the files no version newer than `retain` ago references, in every table:
     /// files replaced by restatements, and files of writes that were aborted before their
     /// commit. Time travel reaches back only as far as `retain`. Returns the files deleted (or

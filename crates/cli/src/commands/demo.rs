@@ -84,7 +84,14 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
     } else {
         let project = ansinh_models::Project::load(&models_dir, &Warehouse::table_names())?;
         let all = ansinh_models::select(&project, "")?;
-        let (ctx, _) = ansinh_pipeline::build_models(&config, &project, &warehouse, &all).await?;
+        let (ctx, _) = ansinh_pipeline::build_models(
+            &config,
+            &project,
+            &warehouse,
+            &all,
+            &ansinh_models::BuildOptions::default(),
+        )
+        .await?;
         let tests = ansinh_models::run_tests(&project, &ctx, &all).await?;
         let failed = tests.failed().count();
         tests_failed = failed;

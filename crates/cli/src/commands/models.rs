@@ -4,10 +4,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use ansinh_core::Config;
+use ansinh_core::YearMonth;
 use ansinh_models::catalog::{Catalog, parse_as_of, run_statements};
-use ansinh_models::freshness::fingerprints;
+use ansinh_models::partition::{describe, plans};
 use ansinh_models::{
-    Materialization, Project, Target, build_fingerprinted, order, run_tests, select,
+    BuildOptions, Inputs, Materialization, Project, Target, build_fingerprinted, fingerprints,
+    order, run_tests, select,
 };
 use ansinh_warehouse::Warehouse;
 use arrow::array::RecordBatch;
@@ -62,6 +64,33 @@ pub struct SqlArgs {
     pub as_of: Vec<String>,
 }
 
+/// Options of `ansinh build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Rebuild every selected model and partition, fresh or not.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    full_refresh: bool,
+    /// Rebuild the partitions of this month and later (YYYY-MM), fresh or not; other months
+    /// stay as they are.
+    #[arg(long, value_name = "YYYY-MM")]
+    from: Option<YearMonth>,
+    /// Rebuild the partitions of this month and earlier (YYYY-MM), fresh or not.
+    #[arg(long, value_name = "YYYY-MM")]
+    to: Option<YearMonth>,
+}
+
+impl BuildArgs {
+    fn options(&self) -> BuildOptions {
+        BuildOptions {
+            full_refresh: self.full_refresh,
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
 /// Options of `ansinh plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -100,20 +129,22 @@ pub async fn query_session(
 }
 
 /// Runs `ansinh build`.
-pub async fn run_build(global: &Global, args: SelectArgs) -> Result<u8, Failure> {
+pub async fn run_build(global: &Global, args: BuildArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
     let warehouse = settings::warehouse(&config)?;
     let ctx = session(&config)?;
     warehouse.register(&ctx).await?;
     let project = project(&config)?;
-    let selected = selection(&project, &args)?;
+    let selected = selection(&project, &args.select)?;
     let target = Target::Warehouse {
         root: warehouse.location().root().clone(),
     };
+    let options = args.options();
     let report =
         ansinh_pipeline::lock::locked(&warehouse, "build", config.run.lock_ttl_seconds, async {
-            let prints = fingerprints(&project, &warehouse.versions().await?)?;
-            Ok(build_fingerprinted(&project, &ctx, &selected, &target, &prints).await?)
+            let inputs = Inputs::read(&project, &warehouse, &ctx).await?;
+            let prints = fingerprints(&project, &inputs)?;
+            Ok(build_fingerprinted(&project, &ctx, &selected, &target, &prints, &options).await?)
         })
         .await?;
     for m in report.models.iter().filter(|m| m.built) {
@@ -121,11 +152,24 @@ pub async fn run_build(global: &Global, args: SelectArgs) -> Result<u8, Failure>
             .rows
             .map(|r| format!("{r} rows"))
             .unwrap_or_else(|| "view".into());
-        println!("built {:<28} {rows:<14} {:.2}s", m.name, m.seconds);
+        let partitions = match m.partitions.len() {
+            0 => String::new(),
+            1 => "  1 partition".into(),
+            n => format!("  {n} partitions"),
+        };
+        println!(
+            "built {:<28} {rows:<14} {:.2}s{partitions}",
+            m.name, m.seconds
+        );
     }
     let built = report.models.iter().filter(|m| m.built).count();
+    let fresh = report
+        .models
+        .iter()
+        .filter(|m| selected.contains(&m.name) && !m.built)
+        .count();
     println!(
-        "{built} models built; marts under {}marts/",
+        "{built} models built, {fresh} fresh; marts under {}marts/",
         warehouse.location().root()
     );
     Ok(exit::SUCCESS)
@@ -154,11 +198,47 @@ pub async fn run_test(global: &Global, args: SelectArgs) -> Result<u8, Failure> 
     })
 }
 
-/// Runs `ansinh plan`: the order and each model's inputs (and SQL), nothing run.
-pub fn run_plan(global: &Global, args: PlanArgs) -> Result<u8, Failure> {
+/// The partitions a build would make now, by model, when the warehouse exists.
+async fn partition_plans(
+    config: &Config,
+    project: &Project,
+    selected: &BTreeSet<String>,
+) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+    let warehouse = settings::warehouse(config)?;
+    let root = warehouse.location().root().clone();
+    if root
+        .to_file_path()
+        .is_ok_and(|p| !p.join("tables").is_dir())
+        || !project.models.values().any(|m| m.partitioned())
+    {
+        return Ok(Default::default());
+    }
+    let ctx = session(config)?;
+    warehouse.register(&ctx).await?;
+    let prints = fingerprints(project, &Inputs::read(project, &warehouse, &ctx).await?)?;
+    let (store, _) = warehouse.store()?;
+    let plans = plans(
+        project,
+        selected,
+        &store,
+        &root,
+        &prints,
+        &BuildOptions::default(),
+    )
+    .await?;
+    Ok(plans
+        .into_iter()
+        .map(|(name, plan)| (name, describe(&plan)))
+        .collect())
+}
+
+/// Runs `ansinh plan`: the order and each model's inputs (and SQL), and for partitioned
+/// models the months a build would make now and why; nothing is run.
+pub async fn run_plan(global: &Global, args: PlanArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
     let project = project(&config)?;
     let selected = selection(&project, &args.select)?;
+    let partitions = partition_plans(&config, &project, &selected).await?;
     let mut step = 0;
     for name in order(&project)? {
         if !selected.contains(&name) {
@@ -171,6 +251,10 @@ pub fn run_plan(global: &Global, args: PlanArgs) -> Result<u8, Failure> {
             Materialization::Parquet if model.layer == ansinh_models::Layer::Marts => {
                 format!("parquet marts/{name}.parquet")
             }
+            Materialization::Parquet if model.partitioned() => format!(
+                "parquet staging/{name}/period=*/, by month, window {:?}",
+                model.window()
+            ),
             Materialization::Parquet => format!("parquet staging/{name}.parquet"),
         };
         let inputs: Vec<&str> = model
@@ -184,6 +268,9 @@ pub fn run_plan(global: &Global, args: PlanArgs) -> Result<u8, Failure> {
             inputs.join(", "),
             model.file
         );
+        if let Some(plan) = partitions.get(&name) {
+            println!("      to build: {plan}");
+        }
         if args.sql {
             println!("{}\n", model.sql.trim_end());
         }

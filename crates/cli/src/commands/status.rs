@@ -161,8 +161,9 @@ async fn model_freshness(
         return Ok(Vec::new());
     }
     let project = ansinh_models::Project::load(dir, &Warehouse::table_names())?;
-    let versions = warehouse.versions().await?;
-    let prints = ansinh_models::freshness::fingerprints(&project, &versions)?;
+    let ctx = warehouse.session().await?;
+    let inputs = ansinh_models::Inputs::read(&project, warehouse, &ctx).await?;
+    let prints = ansinh_models::fingerprints(&project, &inputs)?;
     let (store, _) = warehouse.store()?;
     Ok(
         ansinh_models::freshness::freshness(&project, warehouse.location().root(), store, &prints)
