@@ -27,10 +27,10 @@ common=(--log warn --landing "$work/landing" --warehouse "$work/warehouse" --ref
 rows=$(python3 -c "
 import json; m = json.load(open('$work/landing/manifest.json'))
 print(sum(d['rows'] for d in m['deliveries']))")
-order=$("$bin" "${common[@]}" plan | sed -E 's/^ *[0-9]+\. ([a-z_0-9]+) \((view|parquet)[^)]*\).*/\1:\2/')
+order=$("$bin" "${common[@]}" plan | sed -nE 's/^ *[0-9]+\. ([a-z_0-9]+) \((view|parquet)[^)]*\).*/\1:\2/p')
 
 rm -rf "$work/warehouse/marts" "$work/warehouse/staging" "$work/duckdb"
-/usr/bin/time -f "%e %M" -o "$work/ansinh.time" "$bin" "${common[@]}" build >/dev/null
+/usr/bin/time -f "%e %M" -o "$work/ansinh.time" "$bin" "${common[@]}" build --full-refresh > "$work/build.txt"
 /usr/bin/time -f "%e %M" -o "$work/duckdb.time" \
   python3 bench/models/duckdb_build.py "$work/warehouse" sql "$work/duckdb" $order > "$work/duckdb.json"
 
@@ -42,8 +42,9 @@ work, a_s, a_kb, d_s, d_kb, rows, months, scale = sys.argv[1:]
 a_s, d_s, a_kb, d_kb = float(a_s), float(d_s), int(a_kb), int(d_kb)
 duck = json.load(open(f"{work}/duckdb.json"))["rows"]
 for mart, n in duck.items():
-    folder = "staging" if mart.startswith("stg_") else "marts"
-    ours = duckdb.sql(f"SELECT COUNT(*) FROM read_parquet('{work}/warehouse/{folder}/{mart}.parquet')").fetchall()[0][0]
+    path = (f"{work}/warehouse/staging/{mart}/*/*.parquet" if mart.startswith("stg_")
+            else f"{work}/warehouse/marts/{mart}.parquet")
+    ours = duckdb.sql(f"SELECT COUNT(*) FROM read_parquet('{path}')").fetchall()[0][0]
     assert ours == n, f"{mart}: ansinh {ours} rows, duckdb {n}"
 print(f"models over {months} months at scale {scale}: {int(rows):,} input rows")
 print(f"  ansinh build : {a_s:8.1f} s  peak RSS {a_kb / 1024:8.0f} MiB")

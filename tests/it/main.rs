@@ -10,6 +10,7 @@ mod common;
 mod crash;
 mod examples;
 mod generated;
+mod incremental;
 mod messy;
 mod models;
 mod orchestrator;

@@ -542,6 +542,30 @@ pub async fn plans(
     Ok(out)
 }
 
+/// Months as runs: `2024-01..2024-06, 2024-09`.
+pub fn months_text(months: impl IntoIterator<Item = YearMonth>) -> String {
+    let mut sorted: Vec<YearMonth> = months.into_iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    let mut runs: Vec<(YearMonth, YearMonth)> = Vec::new();
+    for month in sorted {
+        match runs.last_mut() {
+            Some((_, last)) if last.add_months(1) == Some(month) => *last = month,
+            _ => runs.push((month, month)),
+        }
+    }
+    runs.iter()
+        .map(|(first, last)| {
+            if first == last {
+                first.to_string()
+            } else {
+                format!("{first}..{last}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A short description of a plan: `2 of 30 months: 2024-03 (new), 2024-05 (changed ...)`.
 pub fn describe(plan: &PartitionPlan) -> String {
     let total = plan.build.len() + plan.fresh;

@@ -286,6 +286,7 @@ async fn build_partitions(
     let empty = BTreeMap::new();
     let current = fingerprints.partitions.get(&model.name).unwrap_or(&empty);
     let plan = plan(current, &recorded(&store, root, model).await?, options);
+    remove_unfinished(&store, model, &folder).await?;
     for month in &plan.delete {
         let url = folder
             .join(&partition_file(*month))
@@ -312,6 +313,31 @@ async fn build_partitions(
     }
     register_partitions(ctx, model, root).await?;
     Ok(out)
+}
+
+/// Deletes the temporary files a killed build left in the model's folder (builds hold the
+/// warehouse lock, so none is being written).
+async fn remove_unfinished(
+    store: &Arc<dyn object_store::ObjectStore>,
+    model: &Model,
+    folder: &Url,
+) -> Result<()> {
+    let prefix = store_path(model, folder)?;
+    let listed: Vec<object_store::ObjectMeta> = store
+        .list_with_delimiter(Some(&prefix))
+        .await
+        .map_err(|e| write_error(model, e.to_string()))?
+        .objects;
+    for meta in listed {
+        let name = meta.location.filename().unwrap_or_default();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            store
+                .delete(&meta.location)
+                .await
+                .map_err(|e| write_error(model, e.to_string()))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_error(model: &Model, message: String) -> Error {

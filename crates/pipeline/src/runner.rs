@@ -812,11 +812,7 @@ fn build_summary(report: &ansinh_models::BuildReport) -> String {
                 "{} {:.1}s ({n} of its months: {})",
                 m.name,
                 m.seconds,
-                m.partitions
-                    .iter()
-                    .map(|p| p.month.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                partition::months_text(m.partitions.iter().map(|p| p.month))
             ),
         })
         .collect::<Vec<_>>()

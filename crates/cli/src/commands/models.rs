@@ -154,8 +154,10 @@ pub async fn run_build(global: &Global, args: BuildArgs) -> Result<u8, Failure> 
             .unwrap_or_else(|| "view".into());
         let partitions = match m.partitions.len() {
             0 => String::new(),
-            1 => "  1 partition".into(),
-            n => format!("  {n} partitions"),
+            n => format!(
+                "  {n} of its months: {}",
+                ansinh_models::partition::months_text(m.partitions.iter().map(|p| p.month))
+            ),
         };
         println!(
             "built {:<28} {rows:<14} {:.2}s{partitions}",
