@@ -586,3 +586,171 @@ pub fn describe(plan: &PartitionPlan) -> String {
         parts.join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(text: &str) -> YearMonth {
+        text.parse().unwrap()
+    }
+
+    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("staging")).unwrap();
+        for (name, sql) in files {
+            std::fs::write(dir.path().join(format!("staging/{name}.sql")), sql).unwrap();
+        }
+        let tables = ["participants", "person_links"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let project = Project::load(dir.path(), &tables).unwrap();
+        (dir, project)
+    }
+
+    fn inputs(months: &[(&str, &str)]) -> Inputs {
+        let mut inputs = Inputs::from_versions(&HashMap::from([
+            ("participants".to_string(), 3),
+            ("person_links".to_string(), 3),
+        ]));
+        inputs.months.insert(
+            "participants".into(),
+            months.iter().map(|(k, v)| (m(k), v.to_string())).collect(),
+        );
+        inputs
+    }
+
+    const MONTHLY: &str = "-- partition_by = \"period\"\n-- period_inputs = [\"participants\"]\nSELECT CAST(period || '-01' AS DATE) AS period, person FROM participants\n";
+    const ROLLING: &str = "-- partition_by = \"period\"\n-- period_window = [-1, 0]\nSELECT period, person FROM monthly\n";
+
+    #[test]
+    fn a_changed_month_changes_its_partition_and_those_whose_window_reaches_it() {
+        let (_dir, project) = project(&[("monthly", MONTHLY), ("rolling", ROLLING)]);
+        let before = fingerprints(
+            &project,
+            &inputs(&[("2024-01", "a"), ("2024-02", "b"), ("2024-03", "c")]),
+        )
+        .unwrap();
+        let after = fingerprints(
+            &project,
+            &inputs(&[("2024-01", "a"), ("2024-02", "B"), ("2024-03", "c")]),
+        )
+        .unwrap();
+        let changed = |model: &str| -> Vec<String> {
+            before.partitions[model]
+                .iter()
+                .filter(|(month, p)| after.partitions[model][*month] != **p)
+                .map(|(month, _)| month.to_string())
+                .collect()
+        };
+        assert_eq!(changed("monthly"), vec!["2024-02"]);
+        assert_eq!(changed("rolling"), vec!["2024-02", "2024-03"]);
+        // A version of a table read by month is not part of any partition.
+        let mut bumped = inputs(&[("2024-01", "a"), ("2024-02", "b"), ("2024-03", "c")]);
+        bumped.versions.insert("participants".into(), 9);
+        assert_eq!(
+            fingerprints(&project, &bumped).unwrap().partitions,
+            before.partitions
+        );
+    }
+
+    #[test]
+    fn a_plan_builds_new_and_changed_months_and_names_the_inputs_that_changed() {
+        let (_dir, project) = project(&[("monthly", MONTHLY)]);
+        let old = fingerprints(&project, &inputs(&[("2024-01", "a"), ("2024-02", "b")])).unwrap();
+        let recorded: BTreeMap<YearMonth, Recorded> = old.partitions["monthly"]
+            .iter()
+            .map(|(month, p)| {
+                (
+                    *month,
+                    Recorded {
+                        fingerprint: Some(p.fingerprint.clone()),
+                        inputs: p.inputs.clone(),
+                        built_at: None,
+                    },
+                )
+            })
+            .chain([(
+                m("2023-12"),
+                Recorded {
+                    fingerprint: None,
+                    inputs: BTreeMap::new(),
+                    built_at: None,
+                },
+            )])
+            .collect();
+        let new = fingerprints(
+            &project,
+            &inputs(&[("2024-01", "a"), ("2024-02", "B"), ("2024-03", "c")]),
+        )
+        .unwrap();
+        let current = &new.partitions["monthly"];
+        let plan = plan(current, &recorded, &BuildOptions::default());
+        assert_eq!(
+            plan.build,
+            vec![
+                (
+                    m("2024-02"),
+                    Reason::Changed(vec!["participants@2024-02".into()])
+                ),
+                (m("2024-03"), Reason::New),
+            ]
+        );
+        assert_eq!(plan.delete, vec![m("2023-12")]);
+        assert_eq!(plan.fresh, 1);
+        assert_eq!(
+            describe(&plan),
+            "2 of 3 months: 2024-02 (changed participants@2024-02), 2024-03 (new), 2023-12 (deleted: no input)"
+        );
+        let ranged = BuildOptions {
+            from: Some(m("2024-01")),
+            to: Some(m("2024-01")),
+            ..Default::default()
+        };
+        let plan = super::plan(current, &recorded, &ranged);
+        assert_eq!(plan.build, vec![(m("2024-01"), Reason::Requested)]);
+        assert!(plan.delete.is_empty());
+    }
+
+    #[test]
+    fn months_read_as_runs() {
+        let months = [
+            "2024-03", "2024-01", "2024-02", "2024-06", "2024-12", "2025-01",
+        ];
+        assert_eq!(
+            months_text(months.iter().map(|t| m(t))),
+            "2024-01..2024-03, 2024-06, 2024-12..2025-01"
+        );
+    }
+
+    #[test]
+    fn partitioning_settings_are_checked_when_the_project_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("staging")).unwrap();
+        let tables: BTreeSet<String> = ["participants".to_string()].into();
+        let cases = [
+            (
+                "-- partition_by = \"period\"\n-- period_inputs = [\"person_links\"]\nSELECT 1 AS period FROM participants\n",
+                "period_inputs names person_links",
+            ),
+            (
+                "-- partition_by = \"period\"\nSELECT 1 AS period FROM participants\n",
+                "must read a table listed in period_inputs",
+            ),
+            (
+                "-- partition_by = \"month\"\nSELECT 1 FROM participants\n",
+                "partition_by must be",
+            ),
+            (
+                "-- partition_by = \"period\"\n-- period_window = [1, 2]\n-- period_inputs = [\"participants\"]\nSELECT 1 FROM participants\n",
+                "must include the partition's own month",
+            ),
+        ];
+        for (sql, message) in cases {
+            std::fs::write(dir.path().join("staging/m.sql"), sql).unwrap();
+            let err = Project::load(dir.path(), &tables).unwrap_err().to_string();
+            assert!(err.contains(message), "{err}");
+        }
+    }
+}
