@@ -8,29 +8,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-months=${1:-30}
-scale=${2:-1.0}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ansinh-target}"
-work="${BENCH_DIR:-$HOME/.cache/ansinh-bench}/models-${months}m-${scale}"
-bin="$CARGO_TARGET_DIR/release/ansinh"
-export ANSINH_PSEUDONYM_KEY="benchmark-key-not-a-secret-0123456789"
+source bench/models/settings.sh "$@"
 
-cargo build --release --quiet
 mkdir -p "$work"
 last=$(python3 -c "m=$months-1; print(f'{2022 + m // 12:04d}-{m % 12 + 1:02d}')")
 if [ ! -f "$work/landing/manifest.json" ]; then
   "$bin" --log warn generate --out "$work/landing" --from 2022-01 --to "$last" --scale "$scale"
 fi
-common=(--log warn --landing "$work/landing" --warehouse "$work/warehouse" --reference "$work/landing/reference")
-"$bin" "${common[@]}" ingest --all >/dev/null
+common=(--landing "$work/landing" --warehouse "$work/warehouse" --reference "$work/landing/reference")
+"$bin" --log warn "${common[@]}" ingest --all >/dev/null
 
 rows=$(python3 -c "
 import json; m = json.load(open('$work/landing/manifest.json'))
 print(sum(d['rows'] for d in m['deliveries']))")
-order=$("$bin" "${common[@]}" plan | sed -nE 's/^ *[0-9]+\. ([a-z_0-9]+) \((view|parquet)[^)]*\).*/\1:\2/p')
+order=$("$bin" --log warn "${common[@]}" plan | sed -nE 's/^ *[0-9]+\. ([a-z_0-9]+) \((view|parquet)[^)]*\).*/\1:\2/p')
 
 rm -rf "$work/warehouse/marts" "$work/warehouse/staging" "$work/duckdb"
-/usr/bin/time -f "%e %M" -o "$work/ansinh.time" "$bin" "${common[@]}" build --full-refresh > "$work/build.txt"
+/usr/bin/time -f "%e %M" -o "$work/ansinh.time" "$bin" --log info "${common[@]}" build --full-refresh > "$work/build.txt" 2> "$work/build.log"
 /usr/bin/time -f "%e %M" -o "$work/duckdb.time" \
   python3 bench/models/duckdb_build.py "$work/warehouse" sql "$work/duckdb" $order > "$work/duckdb.json"
 
@@ -51,4 +45,8 @@ print(f"  ansinh build : {a_s:8.1f} s  peak RSS {a_kb / 1024:8.0f} MiB")
 print(f"  duckdb       : {d_s:8.1f} s  peak RSS {d_kb / 1024:8.0f} MiB")
 print(f"  speed ratio duckdb/ansinh = {d_s / a_s:.2f} (>= 1.0: ansinh no slower)")
 print(f"  memory ratio ansinh/duckdb = {a_kb / d_kb:.2f}")
+print("ansinh, model by model (build report):")
+for line in open(f"{work}/build.txt"):
+    if line.startswith("built "):
+        print("  " + line.strip())
 PY

@@ -47,13 +47,7 @@ scaffold AS (
     FROM units AS u CROSS JOIN province AS p CROSS JOIN indicators AS i
 ),
 numerators AS (
-    SELECT m.period, p.unit_code, m.indicator, COUNT(DISTINCT m.person) AS numerator
-    FROM stg_indicator_members AS m CROSS JOIN province AS p
-    GROUP BY m.period, p.unit_code, m.indicator
-    UNION ALL
-    SELECT period, district_code, indicator, COUNT(DISTINCT person)
-    FROM stg_indicator_members
-    GROUP BY period, district_code, indicator
+    SELECT period, unit_code, indicator, persons AS numerator FROM stg_indicator_monthly
 ),
 denominators AS (
     SELECT year, unit_code, 'labor_force' AS base, CAST(labor_force AS DOUBLE) AS denominator

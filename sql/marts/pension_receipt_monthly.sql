@@ -33,16 +33,17 @@ scaffold AS (
 past AS (
     SELECT period, person, district_code, sex FROM stg_beneficiaries WHERE past_retirement_age
 ),
+-- stg_beneficiaries has one row per month and person (a tested rule), so rows are persons.
 counts AS (
-    SELECT b.period, p.unit_code, b.sex, COUNT(DISTINCT b.person) AS beneficiaries
+    SELECT b.period, p.unit_code, b.sex, COUNT(*) AS beneficiaries
     FROM past AS b CROSS JOIN province AS p GROUP BY b.period, p.unit_code, b.sex
     UNION ALL
-    SELECT b.period, p.unit_code, 'T', COUNT(DISTINCT b.person)
+    SELECT b.period, p.unit_code, 'T', COUNT(*)
     FROM past AS b CROSS JOIN province AS p GROUP BY b.period, p.unit_code
     UNION ALL
-    SELECT period, district_code, sex, COUNT(DISTINCT person) FROM past GROUP BY period, district_code, sex
+    SELECT period, district_code, sex, COUNT(*) FROM past GROUP BY period, district_code, sex
     UNION ALL
-    SELECT period, district_code, 'T', COUNT(DISTINCT person) FROM past GROUP BY period, district_code
+    SELECT period, district_code, 'T', COUNT(*) FROM past GROUP BY period, district_code
 )
 SELECT
     s.period,

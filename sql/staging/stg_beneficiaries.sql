@@ -6,7 +6,7 @@
 -- [period_digests]
 -- # A month's records that carry only the 12-digit number take their person from links seen
 -- # in any month: the month depends on those records' links, not on every link.
--- person_links = """
+-- stg_person_links = """
 -- SELECT b.period, md5(string_agg(b.national_id_key || '>' || COALESCE(l.person_id_key, '-'), ',' ORDER BY b.national_id_key)) AS digest
 -- FROM beneficiaries AS b
 -- LEFT JOIN (SELECT national_id_key, MIN(person_id_key) AS person_id_key FROM person_links GROUP BY national_id_key) AS l
@@ -16,7 +16,7 @@
 -- """
 -- [columns]
 -- period = "First day of the month of the extract."
--- person = "Pseudonym of the person, resolved through person_links."
+-- person = "Pseudonym of the person, resolved through stg_person_links."
 -- office = "Office whose record was kept (the lowest code)."
 -- district_code = "District of the kept record."
 -- sex = "M or F."
@@ -28,12 +28,7 @@
 -- unique = ["period", "person"]
 -- [[tests]]
 -- not_null = ["period", "person", "district_code", "past_retirement_age"]
-WITH links AS (
-    SELECT national_id_key, MIN(person_id_key) AS person_id_key
-    FROM person_links
-    GROUP BY national_id_key
-),
--- A record that carries the 10-digit code is its own person; only the few that carry just the
+WITH -- A record that carries the 10-digit code is its own person; only the few that carry just the
 -- number are joined with the links. Joining every record instead made the join's output end in
 -- one batch of every unmatched record, larger than a sort may hold at the province's size.
 resolved AS (
@@ -44,7 +39,7 @@ resolved AS (
     UNION ALL
     SELECT b.*, COALESCE(l.person_id_key, b.national_id_key, b.person) AS resolved_person
     FROM beneficiaries AS b
-    LEFT JOIN links AS l ON l.national_id_key = b.national_id_key
+    LEFT JOIN stg_person_links AS l ON l.national_id_key = b.national_id_key
     WHERE b.person_id_key IS NULL
         AND b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
 ),

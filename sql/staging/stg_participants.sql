@@ -6,7 +6,7 @@
 -- [period_digests]
 -- # A month's records that carry only the 12-digit number take their person from links seen
 -- # in any month: the month depends on those records' links, not on every link.
--- person_links = """
+-- stg_person_links = """
 -- SELECT b.period, md5(string_agg(b.national_id_key || '>' || COALESCE(l.person_id_key, '-'), ',' ORDER BY b.national_id_key)) AS digest
 -- FROM participants AS b
 -- LEFT JOIN (SELECT national_id_key, MIN(person_id_key) AS person_id_key FROM person_links GROUP BY national_id_key) AS l
@@ -17,7 +17,7 @@
 -- [columns]
 -- period = "First day of the month of the extract."
 -- scheme = "BHXH_BB, BHXH_TN, BHYT or BHTN."
--- person = "Pseudonym of the person, resolved through person_links: a record carrying only the 12-digit number takes the pseudonym of the 10-digit code it was linked to by any record, in any month or office."
+-- person = "Pseudonym of the person, resolved through stg_person_links: a record carrying only the 12-digit number takes the pseudonym of the 10-digit code it was linked to by any record, in any month or office."
 -- office = "Office whose record was kept."
 -- district_code = "District of the kept record (the office where the extract has no district)."
 -- commune_code = "Commune of the kept record."
@@ -29,12 +29,7 @@
 -- unique = ["period", "scheme", "person"]
 -- [[tests]]
 -- not_null = ["period", "scheme", "person", "district_code"]
-WITH links AS (
-    SELECT national_id_key, MIN(person_id_key) AS person_id_key
-    FROM person_links
-    GROUP BY national_id_key
-),
--- A record that carries the 10-digit code is its own person; only the few that carry just the
+WITH -- A record that carries the 10-digit code is its own person; only the few that carry just the
 -- number are joined with the links (the links are hashed, those records stream past). Joining
 -- every record instead made the join's output end in one batch of every unmatched record.
 resolved AS (
@@ -43,7 +38,7 @@ resolved AS (
     WHERE p.person_id_key IS NOT NULL AND p.status = 1
     UNION ALL
     SELECT p.*, COALESCE(l.person_id_key, p.national_id_key, p.person) AS resolved_person
-    FROM links AS l
+    FROM stg_person_links AS l
     RIGHT JOIN participants AS p ON l.national_id_key = p.national_id_key
     WHERE p.person_id_key IS NULL AND p.status = 1
 ),

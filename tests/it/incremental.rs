@@ -6,10 +6,11 @@ use std::path::Path;
 
 use crate::common::{Site, drop_last_row, require_python, run};
 
-const PARTITIONED: [&str; 3] = [
+const PARTITIONED: [&str; 4] = [
     "stg_participants",
     "stg_beneficiaries",
     "stg_indicator_members",
+    "stg_indicator_monthly",
 ];
 const MARTS: [&str; 5] = [
     "coverage_monthly",
@@ -111,7 +112,12 @@ fn a_history_built_month_by_month_rebuilds_exactly_what_changed_and_equals_a_ful
     );
     let mut plan = site.command_at(&wh);
     plan.arg("plan");
-    assert!(run(plan).stdout.matches("to build: 0 of 2 months").count() == 3);
+    let planned = run(plan).stdout;
+    assert_eq!(
+        planned.matches("to build: 0 of 2 months").count(),
+        PARTITIONED.len(),
+        "{planned}"
+    );
 
     ingest_month(&site, "2025-07");
     let built = build(&site, &wh, &[]);
@@ -135,6 +141,11 @@ fn a_history_built_month_by_month_rebuilds_exactly_what_changed_and_equals_a_ful
     let built = build(&site, &wh, &[]);
     assert_eq!(built["stg_participants"], months(&["2025-06"]));
     assert_eq!(built["stg_indicator_members"], months(&["2025-06"]));
+    // The flows of July compare July with June.
+    assert_eq!(
+        built["stg_indicator_monthly"],
+        months(&["2025-06", "2025-07"])
+    );
     assert!(!built.contains_key("stg_beneficiaries"), "{built:?}");
 
     // Nothing changed: nothing is rebuilt.
@@ -193,7 +204,7 @@ fn a_partition_build_killed_before_its_rename_leaves_the_previous_partition_read
     assert_eq!(site.ingest(&[]).code, 0);
     let mut killed = site.command();
     killed
-        .env("ANSINH_FAILPOINTS", "models.abort_before_rename")
+        .env("ANSINH_FAILPOINTS", "models.abort_partition_before_rename")
         .arg("build");
     let out = run(killed);
     assert_ne!(out.code, 0, "the build was not interrupted: {}", out.stdout);

@@ -287,6 +287,14 @@ async fn build_partitions(
     let current = fingerprints.partitions.get(&model.name).unwrap_or(&empty);
     let plan = plan(current, &recorded(&store, root, model).await?, options);
     remove_unfinished(&store, model, &folder).await?;
+    // The whole file the model was before it was partitioned.
+    let whole = store_path(model, &model_url(root, model)?)?;
+    if store.head(&whole).await.is_ok() {
+        store
+            .delete(&whole)
+            .await
+            .map_err(|e| write_error(model, e.to_string()))?;
+    }
     for month in &plan.delete {
         let url = folder
             .join(&partition_file(*month))
@@ -666,7 +674,7 @@ async fn write_file(
             .close()
             .await
             .map_err(|e| write_error(e.to_string()))?;
-        if ansinh_core::failpoint("models.abort_before_rename") {
+        if model.partitioned() && ansinh_core::failpoint("models.abort_partition_before_rename") {
             // A process killed with the file written and not yet in place.
             std::process::abort();
         }
