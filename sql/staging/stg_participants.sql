@@ -55,7 +55,8 @@ repeated AS (
     GROUP BY period, scheme, resolved_person
     HAVING COUNT(*) > 1
 ),
-ranked AS (
+-- Every record with the count of its person's active records in the scheme and month.
+counted AS (
     SELECT
         p.period AS period_text,
         CAST(p.period || '-01' AS DATE) AS period,
@@ -66,24 +67,33 @@ ranked AS (
         p.commune_code,
         p.sex,
         p.birth_month,
+        p.paid_through,
+        p.contribution_base,
+        p.source_line,
+        d.records,
+        d.cross_office_duplicate
+    FROM repeated AS d
+    RIGHT JOIN resolved AS p
+        ON d.period = p.period AND d.scheme = p.scheme AND d.resolved_person = p.resolved_person
+),
+-- The rule ranks only the records of persons that have several: a sort of those few, not of
+-- every record.
+ranked AS (
+    SELECT
+        *,
         ROW_NUMBER() OVER (
-            PARTITION BY p.period, p.scheme, p.resolved_person
-            ORDER BY p.paid_through DESC NULLS LAST, p.contribution_base DESC NULLS LAST, p.office ASC, p.source_line ASC
+            PARTITION BY period_text, scheme, person
+            ORDER BY paid_through DESC NULLS LAST, contribution_base DESC NULLS LAST, office ASC, source_line ASC
         ) AS pick
-    FROM resolved AS p
+    FROM counted
+    WHERE records IS NOT NULL
 )
-SELECT
-    r.period,
-    r.scheme,
-    r.person,
-    r.office,
-    r.district_code,
-    r.commune_code,
-    r.sex,
-    r.birth_month,
-    COALESCE(d.records, 1) AS records,
-    COALESCE(d.cross_office_duplicate, false) AS cross_office_duplicate
-FROM repeated AS d
-RIGHT JOIN ranked AS r
-    ON d.period = r.period_text AND d.scheme = r.scheme AND d.resolved_person = r.person
-WHERE r.pick = 1
+SELECT period, scheme, person, office, district_code, commune_code, sex, birth_month,
+    CAST(1 AS BIGINT) AS records, false AS cross_office_duplicate
+FROM counted
+WHERE records IS NULL
+UNION ALL
+SELECT period, scheme, person, office, district_code, commune_code, sex, birth_month,
+    COALESCE(records, 1), COALESCE(cross_office_duplicate, false)
+FROM ranked
+WHERE pick = 1
