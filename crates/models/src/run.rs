@@ -12,7 +12,6 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
-use object_store::path::Path as StorePath;
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -501,15 +500,8 @@ async fn register_existing_mart(
             return register_partitions(ctx, model, root).await;
         }
         let url = model_url(root, model)?;
-        let store = ctx
-            .runtime_env()
-            .object_store(object_store_url(&url)?)
-            .map_err(|e| execution_error(model, e))?;
-        let path = StorePath::from_url_path(url.path()).map_err(|e| Error::Write {
-            model: model.name.clone(),
-            message: e.to_string(),
-        })?;
-        if store.head(&path).await.is_ok() {
+        let store = warehouse_store(ctx, model, &url)?;
+        if store.head(&store_path(model, &url)?).await.is_ok() {
             return register_file(ctx, model, &url).await;
         }
     }
