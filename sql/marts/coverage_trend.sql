@@ -19,58 +19,16 @@
 WITH cm AS (
     SELECT period, unit_code, unit_level, indicator, rate FROM coverage_monthly
 ),
-province AS (
-    SELECT MIN(unit_code) AS unit_code FROM reference.geography WHERE level = 'province'
-),
-members AS (
-    SELECT m.period, m.indicator, p.unit_code, m.person
-    FROM stg_indicator_members AS m CROSS JOIN province AS p
-    UNION
-    SELECT period, indicator, district_code, person FROM stg_indicator_members
-),
--- Each person's previous and next month in the same indicator and unit: a sort, which spills,
--- rather than a join of every person with last month's persons, which would not.
-sequences AS (
-    SELECT
-        period,
-        indicator,
-        unit_code,
-        LAG(period) OVER (PARTITION BY indicator, unit_code, person ORDER BY period) AS previous_period,
-        LEAD(period) OVER (PARTITION BY indicator, unit_code, person ORDER BY period) AS next_period
-    FROM members
-),
-arrivals AS (
-    SELECT
-        period,
-        indicator,
-        unit_code,
-        SUM(CASE WHEN previous_period = CAST(period - INTERVAL '1 month' AS DATE) THEN 0 ELSE 1 END) AS new_enrolments,
-        SUM(CASE WHEN previous_period = CAST(period - INTERVAL '1 month' AS DATE) THEN 1 ELSE 0 END) AS retained
-    FROM sequences
-    GROUP BY period, indicator, unit_code
-),
-departures AS (
-    SELECT
-        CAST(period + INTERVAL '1 month' AS DATE) AS period,
-        indicator,
-        unit_code,
-        COUNT(*) AS lapses
-    FROM sequences
-    WHERE next_period IS NULL OR next_period <> CAST(period + INTERVAL '1 month' AS DATE)
-    GROUP BY 1, 2, 3
-),
 flows AS (
     SELECT
-        COALESCE(a.period, d.period) AS period,
-        COALESCE(a.indicator, d.indicator) AS indicator,
-        COALESCE(a.unit_code, d.unit_code) AS unit_code,
-        COALESCE(a.new_enrolments, 0) AS new_enrolments,
-        COALESCE(d.lapses, 0) AS lapses,
-        COALESCE(a.retained, 0) AS retained,
-        COALESCE(a.retained, 0) + COALESCE(d.lapses, 0) AS previous
-    FROM arrivals AS a
-    FULL OUTER JOIN departures AS d
-        ON d.period = a.period AND d.indicator = a.indicator AND d.unit_code = a.unit_code
+        period,
+        unit_code,
+        indicator,
+        persons - retained AS new_enrolments,
+        previous_persons - retained AS lapses,
+        retained,
+        previous_persons AS previous
+    FROM stg_indicator_flows
 ),
 rolling AS (
     SELECT cur.period, cur.unit_code, cur.indicator, AVG(past.rate) AS average_rate, COUNT(past.rate) AS months

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use crate::common::{Site, drop_last_row, require_python, run};
 
-const PARTITIONED: [&str; 4] = [
+const PARTITIONED: [&str; 5] = [
     "stg_participants",
     "stg_beneficiaries",
     "stg_indicator_members",
     "stg_indicator_monthly",
+    "stg_indicator_flows",
 ];
 const MARTS: [&str; 5] = [
     "coverage_monthly",
@@ -142,6 +143,11 @@ fn a_history_built_month_by_month_rebuilds_exactly_what_changed_and_equals_a_ful
     assert_eq!(built["stg_participants"], months(&["2025-06"]));
     assert_eq!(built["stg_indicator_members"], months(&["2025-06"]));
     assert_eq!(built["stg_indicator_monthly"], months(&["2025-06"]));
+    // The flows of a month read the month before: June's restatement reaches July's.
+    assert_eq!(
+        built["stg_indicator_flows"],
+        months(&["2025-06", "2025-07"])
+    );
     assert!(!built.contains_key("stg_beneficiaries"), "{built:?}");
 
     // Nothing changed: nothing is rebuilt.
@@ -228,6 +234,66 @@ fn a_partition_build_killed_before_its_rename_leaves_the_previous_partition_read
             .ends_with(".tmp")),
         "the next build removed the unfinished file"
     );
+}
+
+#[test]
+fn a_failed_month_is_tried_again_alone_and_the_next_build_completes_only_it() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-03", 0.01, false);
+    assert_eq!(site.ingest(&[]).code, 0);
+    let wh = site.warehouse();
+
+    // A write that fails once is tried again after the other months, and the build succeeds.
+    let mut once = site.command_at(&wh);
+    once.env("ANSINH_FAILPOINTS", "models.fail_first_partition_write")
+        .arg("build");
+    let out = run(once);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("3 of its months: 2024-01..2024-03 (2024-01 on a second attempt)"),
+        "{}",
+        out.stdout
+    );
+
+    // A month that fails again: the other months are built and kept, and the build fails as
+    // worth a retry, naming the month.
+    for month in ["2024-02", "2024-03"] {
+        drop_last_row(
+            &site
+                .landing()
+                .join(format!("{month}/568_{month}_participants.csv")),
+        );
+    }
+    assert_eq!(site.ingest(&[]).code, 0);
+    let mut failing = site.command_at(&wh);
+    failing
+        .env("ANSINH_FAILPOINTS", "models.fail_partition_write@2024-02")
+        .arg("build");
+    let out = run(failing);
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "model stg_participants: 1 of the 2 months to build failed twice, the others are built and current: 2024-02"
+        ),
+        "{}",
+        out.stderr
+    );
+    let mut plan = site.command_at(&wh);
+    plan.args(["plan", "--select", "stg_participants"]);
+    let planned = run(plan).stdout;
+    assert!(
+        planned.contains("to build: 1 of 3 months: 2024-02 (changed participants@2024-02)"),
+        "{planned}"
+    );
+
+    let built = build(&site, &wh, &[]);
+    assert_eq!(built["stg_participants"], months(&["2024-02"]));
+    assert_eq!(
+        built["stg_indicator_members"],
+        months(&["2024-02", "2024-03"])
+    );
+    assert!(build(&site, &wh, &[]).is_empty());
 }
 
 const READ_PARTITIONS: &str = r#"

@@ -86,6 +86,16 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// Months of a partitioned model failed twice; the other months are built and current.
+    #[error("model {model}: {} of the {total} months to build failed twice, the others are built and current: {}", failed.len(), failed.join("; "))]
+    Partitions {
+        /// Model name.
+        model: String,
+        /// Months the build had to build.
+        total: usize,
+        /// Each failed month with its last error.
+        failed: Vec<String>,
+    },
     /// An analyst's query failed.
     #[error("{}", source.find_root())]
     Query {
@@ -146,7 +156,7 @@ impl ansinh_core::Classify for Error {
                 D::Internal(_) => ErrorClass::Bug,
                 _ => ErrorClass::Usage,
             },
-            Error::Write { .. } => ErrorClass::Infrastructure,
+            Error::Write { .. } | Error::Partitions { .. } => ErrorClass::Infrastructure,
         }
     }
 }

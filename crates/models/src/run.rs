@@ -18,7 +18,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use url::Url;
 
-use ansinh_core::YearMonth;
+use ansinh_core::{Classify, ErrorClass, YearMonth};
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::prelude::{col, lit};
 use datafusion::scalar::ScalarValue;
@@ -71,6 +71,36 @@ pub struct PartitionOutcome {
     pub rows: u64,
     /// Seconds spent.
     pub seconds: f64,
+    /// Attempts it took: 2 when its first attempt failed for a reason worth a retry.
+    pub attempts: u32,
+}
+
+impl ModelOutcome {
+    /// The months built, as `3 of its months: 2024-01..2024-03`, with those built on a second
+    /// attempt; empty for a model that is not partitioned.
+    pub fn months_text(&self) -> String {
+        if self.partitions.is_empty() {
+            return String::new();
+        }
+        let mut text = format!(
+            "{} of its months: {}",
+            self.partitions.len(),
+            crate::partition::months_text(self.partitions.iter().map(|p| p.month))
+        );
+        let retried: Vec<YearMonth> = self
+            .partitions
+            .iter()
+            .filter(|p| p.attempts > 1)
+            .map(|p| p.month)
+            .collect();
+        if !retried.is_empty() {
+            text.push_str(&format!(
+                " ({} on a second attempt)",
+                crate::partition::months_text(retried)
+            ));
+        }
+        text
+    }
 }
 
 /// The outcome of a build.
@@ -304,20 +334,45 @@ async fn build_partitions(
             .map_err(|e| write_error(model, e.to_string()))?;
         tracing::info!(model = %model.name, partition = %month, "partition deleted: no input has the month");
     }
+    let total = plan.build.len();
     let mut out = Vec::new();
-    for (month, reason) in plan.build {
+    // A month that fails for a reason worth a retry (storage, memory) does not stop the
+    // others; it is tried again alone once they are done. SQL the engine refuses stops at once.
+    let mut queue: std::collections::VecDeque<(YearMonth, Reason, u32)> =
+        plan.build.into_iter().map(|(m, r)| (m, r, 1)).collect();
+    let mut still = Vec::new();
+    while let Some((month, reason, attempt)) = queue.pop_front() {
         let started = Instant::now();
-        let print = &current[&month];
-        let rows = build_partition(project, ctx, model, &folder, month, print).await?;
-        let seconds = started.elapsed().as_secs_f64();
-        tracing::info!(model = %model.name, partition = %month, reason = %reason, rows, seconds, "partition");
-        out.push(PartitionOutcome {
-            month,
-            reason,
-            rows,
-            seconds,
+        match build_partition(project, ctx, model, &folder, month, &current[&month]).await {
+            Ok(rows) => {
+                let seconds = started.elapsed().as_secs_f64();
+                tracing::info!(model = %model.name, partition = %month, reason = %reason, rows, seconds, attempt, "partition");
+                out.push(PartitionOutcome {
+                    month,
+                    reason,
+                    rows,
+                    seconds,
+                    attempts: attempt,
+                });
+            }
+            Err(e) if e.class() == ErrorClass::Infrastructure && attempt == 1 => {
+                tracing::warn!(model = %model.name, partition = %month, error = %e, "partition failed; it is tried again alone after the others");
+                queue.push_back((month, reason, 2));
+            }
+            Err(e) if e.class() == ErrorClass::Infrastructure => {
+                still.push(format!("{month}: {e}"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !still.is_empty() {
+        return Err(Error::Partitions {
+            model: model.name.clone(),
+            total,
+            failed: still,
         });
     }
+    out.sort_by_key(|p| p.month);
     register_partitions(ctx, model, root).await?;
     Ok(out)
 }
@@ -431,6 +486,12 @@ async fn build_partition(
         .filter(col(PERIOD).eq(lit(ScalarValue::Date32(Some(day)))))
         .and_then(|df| df.drop_columns(&[PERIOD]))
         .map_err(failed)?;
+    if failing_write(month) {
+        return Err(write_error(
+            model,
+            format!("{month}: write failed (failpoint)"),
+        ));
+    }
     let url = folder
         .join(&partition_file(month))
         .map_err(|e| write_error(model, e.to_string()))?;
@@ -452,6 +513,15 @@ async fn build_partition(
         ),
     ];
     write_file(ctx, model, df, &url, &tmp, metadata).await
+}
+
+/// Failpoints of partition writes: `models.fail_partition_write@YYYY-MM` fails every write
+/// of that month, `models.fail_first_partition_write` the first write of the process.
+fn failing_write(month: YearMonth) -> bool {
+    static FAILED_ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    ansinh_core::failpoint(&format!("models.fail_partition_write@{month}"))
+        || (ansinh_core::failpoint("models.fail_first_partition_write")
+            && !FAILED_ONCE.swap(true, std::sync::atomic::Ordering::SeqCst))
 }
 
 fn unique_suffix() -> u128 {

@@ -806,14 +806,9 @@ fn build_summary(report: &ansinh_models::BuildReport) -> String {
         .models
         .iter()
         .filter(|m| m.built)
-        .map(|m| match m.partitions.len() {
-            0 => format!("{} {:.1}s", m.name, m.seconds),
-            n => format!(
-                "{} {:.1}s ({n} of its months: {})",
-                m.name,
-                m.seconds,
-                partition::months_text(m.partitions.iter().map(|p| p.month))
-            ),
+        .map(|m| match m.months_text() {
+            text if text.is_empty() => format!("{} {:.1}s", m.name, m.seconds),
+            text => format!("{} {:.1}s ({text})", m.name, m.seconds),
         })
         .collect::<Vec<_>>()
         .join("; ")

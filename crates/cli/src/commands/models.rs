@@ -152,12 +152,9 @@ pub async fn run_build(global: &Global, args: BuildArgs) -> Result<u8, Failure> 
             .rows
             .map(|r| format!("{r} rows"))
             .unwrap_or_else(|| "view".into());
-        let partitions = match m.partitions.len() {
-            0 => String::new(),
-            n => format!(
-                "  {n} of its months: {}",
-                ansinh_models::partition::months_text(m.partitions.iter().map(|p| p.month))
-            ),
+        let partitions = match m.months_text() {
+            text if text.is_empty() => text,
+            text => format!("  {text}"),
         };
         println!(
             "built {:<28} {rows:<14} {:.2}s{partitions}",
