@@ -28,7 +28,7 @@ flows AS (
         previous_persons - retained AS lapses,
         retained,
         previous_persons AS previous
-    FROM stg_indicator_flows
+    FROM stg_indicator_monthly
 ),
 rolling AS (
     SELECT cur.period, cur.unit_code, cur.indicator, AVG(past.rate) AS average_rate, COUNT(past.rate) AS months

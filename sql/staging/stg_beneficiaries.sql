@@ -43,6 +43,33 @@ resolved AS (
     WHERE b.person_id_key IS NULL
         AND b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
 ),
+-- Persons with more than one counted record in a month: few, so only their records are ranked
+-- (a window over every record would sort them all), and the winner of each is joined back.
+repeated AS (
+    SELECT period, resolved_person
+    FROM resolved
+    GROUP BY period, resolved_person
+    HAVING COUNT(*) > 1
+),
+-- The winner's office and line are named apart from the record's own: DataFusion 55, pushing
+-- the filter below down through this outer join, reads same-named columns of its two sides as
+-- one.
+winners AS (
+    SELECT period, resolved_person, office AS winning_office, source_line AS winning_line
+    FROM (
+        SELECT
+            r.period,
+            r.resolved_person,
+            r.office,
+            r.source_line,
+            ROW_NUMBER() OVER (
+                PARTITION BY r.period, r.resolved_person ORDER BY r.office ASC, r.source_line ASC
+            ) AS pick
+        FROM repeated AS d
+        JOIN resolved AS r ON r.period = d.period AND r.resolved_person = d.resolved_person
+    ) AS ranked
+    WHERE pick = 1
+),
 counted AS (
     SELECT
         CAST(b.period || '-01' AS DATE) AS period,
@@ -50,12 +77,12 @@ counted AS (
         b.office,
         COALESCE(b.district_code, b.office) AS district_code,
         b.sex,
-        b.birth_month,
-        ROW_NUMBER() OVER (
-            PARTITION BY b.period, b.resolved_person
-            ORDER BY b.office ASC, b.source_line ASC
-        ) AS pick
-    FROM resolved AS b
+        b.birth_month
+    FROM winners AS w
+    RIGHT JOIN resolved AS b
+        ON w.period = b.period AND w.resolved_person = b.resolved_person
+    WHERE w.winning_office IS NULL
+        OR (w.winning_office = b.office AND w.winning_line = b.source_line)
 ),
 aged AS (
     SELECT
@@ -70,7 +97,6 @@ aged AS (
             - (date_part('year', birth_month) * 12 + date_part('month', birth_month))
         AS INT) AS age_months
     FROM counted
-    WHERE pick = 1
 )
 SELECT
     a.period,

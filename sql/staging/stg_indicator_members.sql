@@ -14,17 +14,21 @@
 WITH scheme_indicators AS (
     SELECT scheme, indicator
     FROM (VALUES
-        ('BHXH_BB', 'si_coverage'),
-        ('BHXH_TN', 'si_coverage'),
         ('BHXH_BB', 'si_compulsory_coverage'),
         ('BHXH_TN', 'si_voluntary_coverage'),
         ('BHTN', 'ui_coverage'),
         ('BHYT', 'hi_coverage')
     ) AS v(scheme, indicator)
 )
--- One pass over the participants; DISTINCT keeps a person in both SI schemes once.
-SELECT DISTINCT p.period, i.indicator, p.person, p.district_code
+-- One row per month, scheme and person in stg_participants (a tested rule): one scheme's
+-- indicator needs no DISTINCT; SI coverage, the union of two schemes, keeps a person in both
+-- once.
+SELECT p.period, i.indicator, p.person, p.district_code
 FROM stg_participants AS p
 JOIN scheme_indicators AS i ON i.scheme = p.scheme
+UNION ALL
+SELECT DISTINCT period, 'si_coverage', person, district_code
+FROM stg_participants
+WHERE scheme IN ('BHXH_BB', 'BHXH_TN')
 UNION ALL
 SELECT period, 'pension_receipt_rate', person, district_code FROM stg_beneficiaries WHERE past_retirement_age

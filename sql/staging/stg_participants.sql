@@ -42,58 +42,60 @@ resolved AS (
     RIGHT JOIN participants AS p ON l.national_id_key = p.national_id_key
     WHERE p.person_id_key IS NULL AND p.status = 1
 ),
--- Persons with more than one active record in a scheme and month: few, so kept apart and
--- joined back (an unbounded window over every record would hold them all in memory).
+-- Persons with more than one active record in a scheme and month: few, so their records are
+-- kept apart and ranked (a window over every record would sort them all), and the winner of
+-- each is joined back.
 repeated AS (
-    SELECT
-        period,
-        scheme,
-        resolved_person,
-        COUNT(*) AS records,
-        MIN(office) <> MAX(office) AS cross_office_duplicate
+    SELECT period, scheme, resolved_person
     FROM resolved
     GROUP BY period, scheme, resolved_person
     HAVING COUNT(*) > 1
 ),
--- Every record with the count of its person's active records in the scheme and month.
-counted AS (
+-- The winner's office and line are named apart from the record's own: DataFusion 55, pushing
+-- the filter below down through this outer join, reads same-named columns of its two sides as
+-- one.
+winners AS (
     SELECT
-        p.period AS period_text,
-        CAST(p.period || '-01' AS DATE) AS period,
-        p.scheme,
-        p.resolved_person AS person,
-        p.office,
-        COALESCE(p.district_code, p.office) AS district_code,
-        p.commune_code,
-        p.sex,
-        p.birth_month,
-        p.paid_through,
-        p.contribution_base,
-        p.source_line,
-        d.records,
-        d.cross_office_duplicate
-    FROM repeated AS d
-    RIGHT JOIN resolved AS p
-        ON d.period = p.period AND d.scheme = p.scheme AND d.resolved_person = p.resolved_person
-),
--- The rule ranks only the records of persons that have several: a sort of those few, not of
--- every record.
-ranked AS (
-    SELECT
-        *,
-        ROW_NUMBER() OVER (
-            PARTITION BY period_text, scheme, person
-            ORDER BY paid_through DESC NULLS LAST, contribution_base DESC NULLS LAST, office ASC, source_line ASC
-        ) AS pick
-    FROM counted
-    WHERE records IS NOT NULL
+        period,
+        scheme,
+        resolved_person,
+        office AS winning_office,
+        source_line AS winning_line,
+        records,
+        cross_office_duplicate
+    FROM (
+        SELECT
+            r.period,
+            r.scheme,
+            r.resolved_person,
+            r.office,
+            r.source_line,
+            COUNT(*) OVER (PARTITION BY r.period, r.scheme, r.resolved_person) AS records,
+            MIN(r.office) OVER (PARTITION BY r.period, r.scheme, r.resolved_person)
+                <> MAX(r.office) OVER (PARTITION BY r.period, r.scheme, r.resolved_person)
+                AS cross_office_duplicate,
+            ROW_NUMBER() OVER (
+                PARTITION BY r.period, r.scheme, r.resolved_person
+                ORDER BY r.paid_through DESC NULLS LAST, r.contribution_base DESC NULLS LAST, r.office ASC, r.source_line ASC
+            ) AS pick
+        FROM repeated AS d
+        JOIN resolved AS r
+            ON r.period = d.period AND r.scheme = d.scheme AND r.resolved_person = d.resolved_person
+    ) AS ranked
+    WHERE pick = 1
 )
-SELECT period, scheme, person, office, district_code, commune_code, sex, birth_month,
-    CAST(1 AS BIGINT) AS records, false AS cross_office_duplicate
-FROM counted
-WHERE records IS NULL
-UNION ALL
-SELECT period, scheme, person, office, district_code, commune_code, sex, birth_month,
-    COALESCE(records, 1), COALESCE(cross_office_duplicate, false)
-FROM ranked
-WHERE pick = 1
+SELECT
+    CAST(p.period || '-01' AS DATE) AS period,
+    p.scheme,
+    p.resolved_person AS person,
+    p.office,
+    COALESCE(p.district_code, p.office) AS district_code,
+    p.commune_code,
+    p.sex,
+    p.birth_month,
+    COALESCE(w.records, 1) AS records,
+    COALESCE(w.cross_office_duplicate, false) AS cross_office_duplicate
+FROM winners AS w
+RIGHT JOIN resolved AS p
+    ON w.period = p.period AND w.scheme = p.scheme AND w.resolved_person = p.resolved_person
+WHERE w.records IS NULL OR (w.winning_office = p.office AND w.winning_line = p.source_line)
