@@ -137,3 +137,62 @@ fn a_bug_is_reported_as_one_and_does_not_ask_for_a_retry() {
     let out = over_site(&site, &["run"], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+#[test]
+fn a_delivery_sent_as_two_files_fails_alike_in_ingest_and_run_and_status_names_it() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.002, false);
+    let csv = site.landing().join("2024-01/568_2024-01_participants.csv");
+    std::fs::copy(&csv, csv.with_extension("xlsx")).unwrap();
+    for command in [&["ingest", "--all"][..], &["run"]] {
+        let out = over_site(&site, command, &[]);
+        assert_eq!(out.code, 1, "{command:?}: {}", out.stderr);
+        let said = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            said.contains("more than one file for one delivery, none loaded")
+                && said.contains("568_2024-01_participants.xlsx"),
+            "{command:?}: {said}"
+        );
+    }
+    let status = over_site(&site, &["status", "--format", "json"], &[]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let cells: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let cell = cells["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "participants" && c["office"] == "568")
+        .unwrap_or_else(|| panic!("{cells:#}"))
+        .clone();
+    assert_eq!(cell["state"], "ambiguous", "{cell:#}");
+    assert!(
+        cell["file"]
+            .as_str()
+            .unwrap()
+            .contains("568_2024-01_participants.xlsx"),
+        "{cell:#}"
+    );
+}
+
+#[test]
+fn a_file_name_cannot_forge_a_log_line() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.002, false);
+    let forged = "notes\nERROR forged line\u{1b}[31m.csv";
+    std::fs::write(site.landing().join("2024-01").join(forged), "x").unwrap();
+    for format in ["text", "json"] {
+        let out = over_site(&site, &["--log-format", format, "ingest", "--all"], &[]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("notes"),
+            "{format}: the file is reported: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.lines().any(|l| l.starts_with("ERROR forged"))
+                && !out.stderr.contains('\u{1b}'),
+            "{format}: {}",
+            out.stderr
+        );
+    }
+}

@@ -219,3 +219,40 @@ fn an_unreadable_manifest_row_stops_the_load_instead_of_reloading() {
     );
     assert_eq!(site.versions(), before);
 }
+
+#[test]
+fn a_file_that_changes_while_it_is_loaded_is_not_committed_and_the_next_run_loads_it() {
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.01, false);
+    let only = ["--kind", "participants", "--office", "568"];
+    assert_eq!(site.ingest(&only).code, 0);
+    let count = |site: &Site| {
+        let counted = rows(&site.query("SELECT COUNT(*) FROM participants WHERE office = '568'"));
+        counted[0][0].parse::<i64>().unwrap()
+    };
+    let loaded = count(&site);
+
+    // A correction arrives, and is rewritten (cut to its first half) after it was hashed and
+    // while it is read: nothing of it is committed or recorded, and the run asks for a retry.
+    let file = site.landing().join("2024-01/568_2024-01_participants.csv");
+    crate::common::drop_last_row(&file);
+    let corrected = std::fs::read(&file).unwrap();
+    let out = site.ingest_with(
+        &[("ANSINH_FAILPOINTS", "ingest.file_changes_after_hashing")],
+        &only,
+    );
+    assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("568_2024-01_participants.csv: the file changed while it was being loaded"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(count(&site), loaded, "the previous load stands");
+
+    // Once the file is whole again, the next run loads it, as a correction.
+    std::fs::write(&file, corrected).unwrap();
+    let out = site.ingest(&only);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(count(&site), loaded - 1);
+}

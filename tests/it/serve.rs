@@ -198,6 +198,9 @@ fn psql_and_psycopg_query_the_marts_read_only_with_passwords() {
         "COPY participants TO '/tmp/ansinh-copy.csv'",
         "EXPLAIN ANALYZE INSERT INTO participants SELECT * FROM participants",
         "SET datafusion.execution.batch_size = 1",
+        // Quoting the name does not get past the screen.
+        "SET \"datafusion\".\"catalog\".\"default_schema\" = 'nowhere'",
+        "SET \"runtime\".\"memory_limit\" = '1K'",
     ] {
         let out = psql(port, PASSWORD, statement, "disable");
         assert_ne!(out.code, 0, "{statement} was accepted");

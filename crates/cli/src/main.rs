@@ -97,13 +97,16 @@ fn main() -> ExitCode {
         Err(failure) if failure.class == ansinh_core::ErrorClass::Bug => {
             eprintln!(
                 "error: internal error, a bug in ansinh (retrying will not help; please report \
-                 it with this message): {:#}",
-                failure.error
+                 it with this message): {}",
+                ansinh_core::escape_controls(&format!("{:#}", failure.error))
             );
             ExitCode::from(failure.code())
         }
         Err(failure) => {
-            eprintln!("error: {:#}", failure.error);
+            eprintln!(
+                "error: {}",
+                ansinh_core::escape_controls(&format!("{:#}", failure.error))
+            );
             ExitCode::from(failure.code())
         }
     }

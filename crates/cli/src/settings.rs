@@ -64,8 +64,25 @@ pub fn init_logging(global: &Global) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_target(false);
     match global.log_format {
+        // JSON escapes control characters itself.
         LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        // A file name with a newline or an escape sequence must not forge a line.
+        LogFormat::Text => {
+            use tracing_subscriber::field::MakeExt;
+            let fields = tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+                let text = format!("{value:?}");
+                let text = ansinh_core::escape_controls(&text);
+                match field.name() {
+                    "message" => write!(writer, "{text}"),
+                    name => write!(writer, "{name}={text}"),
+                }
+            })
+            .delimited(" ");
+            builder
+                .fmt_fields(fields)
+                .with_ansi(std::io::stderr().is_terminal())
+                .init()
+        }
     }
     Ok(())
 }

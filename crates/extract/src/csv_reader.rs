@@ -10,6 +10,9 @@ use crate::reader::{HEADER_SEARCH_ROWS, MIN_KNOWN_HEADERS, RowReader};
 
 const BUFFER: usize = 256 * 1024;
 
+/// Lines one record may span (quoted cells with line breaks); more is an unclosed quote.
+const MAX_RECORD_LINES: u64 = 4;
+
 /// Stand-in for a cell that is not valid text in the file's encoding: it fails every check.
 const INVALID_TEXT: &str = "\u{FFFD}";
 
@@ -83,6 +86,9 @@ impl CsvRows {
         };
         let mut decoded = BufReader::with_capacity(BUFFER, decoded);
         let first_text = decoded.fill_buf().map_err(io_error)?;
+        if ends_lines_with_cr_alone(first_text) {
+            return Err(Error::LineEndings { file: name });
+        }
         let delimiter = detect_delimiter(first_text);
         let boxed: Box<dyn Read + Send> = Box::new(decoded);
         // LF ends a record; a CR before it stays in the last cell and is trimmed with the
@@ -165,6 +171,21 @@ impl RowReader for CsvRows {
                 Err(e) => return Err(self.csv_error(e)),
             }
             let line = record.position().map(|p| p.line()).unwrap_or(0);
+            // A quoted cell may hold a line break or two; one that runs on over many lines
+            // is an unclosed quote swallowing the rows after it, and would lose them.
+            let next = self.reader.position().line();
+            if next.saturating_sub(line) > MAX_RECORD_LINES {
+                return Err(Error::Csv {
+                    file: self.name.clone(),
+                    line,
+                    message: format!(
+                        "a quoted cell runs over {} lines, to line {}: a quote is not closed; \
+                         the file is refused so that no row is lost",
+                        next - line,
+                        next.saturating_sub(1)
+                    ),
+                });
+            }
             // A line with only delimiters or blanks is not a record.
             if record
                 .iter()
@@ -188,6 +209,20 @@ impl RowReader for CsvRows {
         let form = if self.gzip { "gzip CSV" } else { "CSV" };
         format!("{form}, {}, delimiter {delimiter}", self.encoding.name())
     }
+}
+
+/// Whether the first line of `text` ends in a CR that no LF follows (the old Mac form): the
+/// parser would read the whole file as one line.
+fn ends_lines_with_cr_alone(text: &[u8]) -> bool {
+    let first_line = match text.iter().position(|&b| b == b'\n') {
+        Some(end) => &text[..end],
+        None => text,
+    };
+    first_line
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\r' && i + 1 < first_line.len())
+        || (first_line.len() == text.len() && text.contains(&b'\r') && !text.ends_with(b"\r"))
 }
 
 /// The delimiter of the first line: the most frequent of `,` `;` and tab outside quotes.
@@ -257,6 +292,40 @@ mod tests {
         let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(bytes));
         let rows = CsvRows::open(raw, "w.csv".into(), TextEncoding::Auto, false).unwrap();
         assert_eq!(rows.header()[0], "Mã số BHXH");
+    }
+
+    #[test]
+    fn lines_ended_by_cr_alone_refuse_the_file_without_its_cells() {
+        let cr = "Mã số BHXH,Ngày sinh,Giới tính\r0123456789,01/02/1970,Nam\r";
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(cr.as_bytes().to_vec()));
+        let err = CsvRows::open(raw, "cr.csv".into(), TextEncoding::Auto, false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.starts_with("cr.csv: lines end in CR alone"), "{err}");
+        assert!(!err.contains("0123456789"), "{err}");
+        assert!(!ends_lines_with_cr_alone(b"a,b\r\n1,2\r\n"));
+        assert!(!ends_lines_with_cr_alone(b"a,b\n1,2\n"));
+        assert!(!ends_lines_with_cr_alone(b"a,b\r"));
+    }
+
+    #[test]
+    fn an_unclosed_quote_refuses_the_file_instead_of_swallowing_its_rows() {
+        let mut text = String::from("Mã số BHXH,Ngày sinh,Giới tính\n1,2,3\n\"4,5,6\n");
+        for i in 0..10 {
+            text.push_str(&format!("{i},2,3\n"));
+        }
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let mut rows = CsvRows::open(raw, "q.csv".into(), TextEncoding::Auto, false).unwrap();
+        let err = rows
+            .for_each_row(&mut |_, _| Ok(()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("q.csv:3: malformed CSV: a quoted cell runs over 11 lines"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -86,6 +86,33 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// Lines end in CR alone: the file would read as one line.
+    #[error(
+        "{file}: lines end in CR alone (the old Mac form); save the file with CRLF or LF line ends"
+    )]
+    LineEndings {
+        /// File.
+        file: String,
+    },
+    /// A cell of the header row looks like a value (a long run of digits, a date): a line
+    /// break is missing, or the header is not the header. The cell itself is not repeated.
+    #[error(
+        "{file}: column {column} of the header row looks like data, not a column name (a run of digits or a date); is a line break missing after the header?"
+    )]
+    HeaderHoldsData {
+        /// File.
+        file: String,
+        /// 1-based column.
+        column: usize,
+    },
+    /// The file changed while it was read: what was parsed is not the file that was hashed.
+    #[error(
+        "{file}: the file changed while it was being loaded; nothing of it was loaded, load it again once it is complete"
+    )]
+    Changed {
+        /// File.
+        file: String,
+    },
     /// The consumer of the batches stopped (its write failed); reading stopped with it.
     #[error("{file}: reading stopped because the load was aborted")]
     Aborted {
@@ -118,9 +145,13 @@ impl ansinh_core::Classify for Error {
             | Error::Encoding { .. }
             | Error::Workbook { .. }
             | Error::NoHeader { .. }
+            | Error::LineEndings { .. }
+            | Error::HeaderHoldsData { .. }
             | Error::MissingColumn { .. } => ErrorClass::Data,
             // The write that consumed the rows failed; its own error says why.
             Error::Aborted { .. } => ErrorClass::Infrastructure,
+            // Someone was still writing the file: loading it again later will do.
+            Error::Changed { .. } => ErrorClass::Infrastructure,
             // Batches are built from columns this crate typed itself.
             Error::Worker { .. } | Error::Arrow(_) => ErrorClass::Bug,
         }

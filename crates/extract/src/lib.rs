@@ -23,7 +23,7 @@ pub use decode::{TextEncoding, encode_windows_1258};
 pub use error::{Error, Result};
 pub use geography::{Geography, Unit, UnitLevel};
 pub use pseudonym::{MIN_KEY_BYTES, PseudonymKey, Pseudonymiser};
-pub use reader::{FileForm, RowReader, open_rows};
+pub use reader::{ContentDigest, FileForm, RowReader, open_rows};
 pub use validate::{
     ExtractSink, ExtractSummary, Extractor, FIRST_REJECTS_KEPT, Reject, RejectReason,
 };

@@ -201,6 +201,12 @@ impl<'a> Extractor<'a> {
         sink: &mut dyn ExtractSink,
     ) -> Result<ExtractSummary> {
         let header: Vec<String> = rows.header().to_vec();
+        if let Some(i) = header.iter().position(|cell| looks_like_data(cell)) {
+            return Err(Error::HeaderHoldsData {
+                file: file.to_string(),
+                column: i + 1,
+            });
+        }
         let mut columns: HashMap<Field, usize> = HashMap::new();
         let mut extra_columns = Vec::new();
         for (i, cell) in header.iter().enumerate() {
@@ -209,7 +215,7 @@ impl<'a> Extractor<'a> {
                     columns.entry(field).or_insert(i);
                 }
                 None if cell.trim().is_empty() => {}
-                None => extra_columns.push(cell.trim().to_string()),
+                None => extra_columns.push(column_name(cell)),
             }
         }
         let district_required = (self.period.year(), self.period.month()) < DISTRICTS_ABOLISHED;
@@ -763,8 +769,55 @@ pub(crate) struct ParticipantFields {
     pub(crate) line: u64,
 }
 
+/// Whether a header cell holds what looks like a value rather than a column name: a run of
+/// six or more digits (an identifier, an amount) or a date such as 01/02/1970.
+pub(crate) fn looks_like_data(cell: &str) -> bool {
+    let separator = |c: char| matches!(c, '/' | '-' | '.');
+    cell.split(|c: char| !(c.is_numeric() || separator(c)))
+        .any(|token| {
+            let groups: Vec<usize> = token.split(separator).map(|g| g.chars().count()).collect();
+            groups.iter().any(|&n| n >= 6)
+                || (groups.len() == 3
+                    && groups.iter().all(|&n| (1..=4).contains(&n))
+                    && groups.contains(&4))
+        })
+}
+
+/// An unknown column's name as recorded: trimmed, at most 64 characters, control characters
+/// shown as `?`.
+fn column_name(cell: &str) -> String {
+    cell.trim()
+        .chars()
+        .take(64)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn header_cells_that_hold_values_are_told_from_column_names() {
+        for name in [
+            "Mã số BHXH",
+            "Ngày sinh",
+            "Giới tính",
+            "Mức lương 2024",
+            "Kỳ 01-2024",
+            "5.6E+09",
+        ] {
+            assert!(!super::looks_like_data(name), "{name}");
+        }
+        for value in [
+            "0123456789",
+            "Ghi chú0123456789",
+            "01/02/1970",
+            "1970-02-01",
+            "١٢٣٤٥٦٧",
+        ] {
+            assert!(super::looks_like_data(value), "{value}");
+        }
+    }
+
     use super::*;
     use crate::PseudonymKey;
     use arrow::array::{Array, AsArray};

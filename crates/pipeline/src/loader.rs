@@ -256,7 +256,8 @@ pub struct Selection {
 }
 
 impl Selection {
-    fn accepts(&self, delivery: &ansinh_core::Delivery) -> bool {
+    /// Whether the selection takes `delivery`.
+    pub fn accepts(&self, delivery: &ansinh_core::Delivery) -> bool {
         self.kind.is_none_or(|k| k == delivery.kind)
             && self.period.is_none_or(|p| p == delivery.period)
             && self.office.as_ref().is_none_or(|o| *o == delivery.office)

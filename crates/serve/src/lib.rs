@@ -187,9 +187,83 @@ fn timeout_error() -> PgWireError {
     )))
 }
 
+/// Settings a client may change: its own, kept per connection by the server.
+const SESSION_SETTINGS: [&str; 7] = [
+    "statement_timeout",
+    "datestyle",
+    "bytea_output",
+    "intervalstyle",
+    "application_name",
+    "extra_float_digits",
+    "search_path",
+];
+
+/// What a SET or RESET does here, from the parsed statement (so that quoting a name changes
+/// nothing): a session setting goes to the server's per-connection handling; an engine
+/// setting (a dotted name such as `datafusion.catalog.default_schema` or
+/// `runtime.memory_limit`) is shared by every connection and refused; anything else is
+/// answered and ignored, never run on the shared engine.
+#[derive(Debug, PartialEq, Eq)]
+enum Setting {
+    Session,
+    Engine,
+    Ignored(&'static str),
+}
+
+fn setting(statement: &Statement) -> Option<Setting> {
+    use datafusion::sql::sqlparser::ast::{ObjectName, ObjectNamePart, Reset, Set};
+    let unquoted = |name: &ObjectName| -> String {
+        name.0
+            .iter()
+            .map(|part| match part {
+                ObjectNamePart::Identifier(ident) => ident.value.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+            .to_lowercase()
+    };
+    let judge = |names: Vec<String>, tag: &'static str| {
+        if names.iter().any(|n| n.contains('.')) {
+            Setting::Engine
+        } else {
+            Setting::Ignored(tag)
+        }
+    };
+    Some(match statement {
+        Statement::Set(Set::SingleAssignment {
+            scope: None,
+            hivevar: false,
+            variable,
+            ..
+        }) if SESSION_SETTINGS.contains(&unquoted(variable).as_str()) => Setting::Session,
+        Statement::Set(Set::SetTimeZone { local: false, .. }) => Setting::Session,
+        Statement::Set(Set::SingleAssignment { variable, .. }) => {
+            judge(vec![unquoted(variable)], "SET")
+        }
+        Statement::Set(Set::ParenthesizedAssignments { variables, .. }) => {
+            judge(variables.iter().map(unquoted).collect(), "SET")
+        }
+        Statement::Set(Set::MultipleAssignments { assignments }) => judge(
+            assignments.iter().map(|a| unquoted(&a.name)).collect(),
+            "SET",
+        ),
+        // Roles, names, session characteristics: nothing to set here.
+        Statement::Set(_) => Setting::Ignored("SET"),
+        Statement::Reset(reset) => match &reset.reset {
+            Reset::ALL => Setting::Ignored("RESET"),
+            Reset::ConfigurationParameter(name) => judge(vec![unquoted(name)], "RESET"),
+        },
+        _ => return None,
+    })
+}
+
 /// Statements a read-only session may run: queries, and the session statements clients send
 /// (SET, SHOW, transactions).
 fn allowed(statement: &Statement) -> bool {
+    if let Some(setting) = setting(statement) {
+        return setting != Setting::Engine;
+    }
     let text = statement.to_string();
     let first = text
         .trim_start_matches('(')
@@ -197,12 +271,6 @@ fn allowed(statement: &Statement) -> bool {
         .next()
         .unwrap_or("")
         .to_ascii_uppercase();
-    // Engine settings are shared by every connection: only the per-session ones are allowed.
-    if matches!(first.as_str(), "SET" | "RESET")
-        && text.to_ascii_lowercase().contains("datafusion.")
-    {
-        return false;
-    }
     matches!(
         first.as_str(),
         "SELECT"
@@ -235,6 +303,11 @@ fn is_query(statement: &Statement) -> bool {
 fn screen(statement: &Statement) -> Result<(), Option<PgWireResult<Response>>> {
     if !allowed(statement) {
         return Err(Some(Err(read_only_error())));
+    }
+    if let Some(Setting::Ignored(tag)) = setting(statement) {
+        return Err(Some(Ok(Response::Execution(
+            datafusion_postgres::pgwire::api::results::Tag::new(tag),
+        ))));
     }
     if !is_query(statement) {
         return Err(None);
@@ -459,6 +532,41 @@ pub async fn serve(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn settings_are_judged_from_the_parsed_statement_not_its_text() {
+        use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+        use datafusion::sql::sqlparser::parser::Parser;
+        let judged = |sql: &str| {
+            let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+                .unwrap()
+                .remove(0);
+            (setting(&statement), allowed(&statement))
+        };
+        for engine in [
+            "SET datafusion.execution.batch_size = 1",
+            "SET \"datafusion\".\"catalog\".\"default_schema\" = 'nowhere'",
+            "SET \"runtime\".\"memory_limit\" = '1K'",
+            "SET \"runtime\".\"temp_directory\" = '/tmp/x'",
+            "RESET \"datafusion\".\"catalog\".\"default_schema\"",
+        ] {
+            assert_eq!(judged(engine), (Some(Setting::Engine), false), "{engine}");
+        }
+        for session in [
+            "SET search_path = public",
+            "SET \"DateStyle\" = 'ISO'",
+            "SET statement_timeout = 1000",
+            "SET TIME ZONE 'UTC'",
+        ] {
+            assert_eq!(judged(session), (Some(Setting::Session), true), "{session}");
+        }
+        assert_eq!(
+            judged("SET client_min_messages = warning"),
+            (Some(Setting::Ignored("SET")), true)
+        );
+        assert_eq!(judged("RESET ALL"), (Some(Setting::Ignored("RESET")), true));
+        assert_eq!(judged("SELECT 1").0, None);
+    }
+
     use super::*;
 
     #[test]

@@ -78,6 +78,9 @@ pub enum Error {
     /// A background task was cancelled (the runtime is shutting down).
     #[error("background task cancelled: {0}")]
     Cancelled(String),
+    /// A landed file changed while it was loaded; nothing of it was committed.
+    #[error("{0}")]
+    Changed(String),
     /// An invariant of the code does not hold: a bug, not a fault of the data or the
     /// environment.
     #[error("internal error: {0}")]
@@ -120,7 +123,8 @@ impl ansinh_core::Classify for Error {
             Error::Io { .. }
             | Error::Store { .. }
             | Error::TempFile { .. }
-            | Error::Cancelled(_) => ErrorClass::Infrastructure,
+            | Error::Cancelled(_)
+            | Error::Changed(_) => ErrorClass::Infrastructure,
             Error::Arrow(_) | Error::Bug(_) => ErrorClass::Bug,
         }
     }

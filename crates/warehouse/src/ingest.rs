@@ -549,6 +549,10 @@ impl<'w> Ingestor<'w> {
                 }));
             }
             (Ok(_), Err(spill_error)) => return Err(spill_error),
+            // Still being written: nothing is committed or recorded, so the next run loads it.
+            (Err(changed @ ansinh_extract::Error::Changed { .. }), _) => {
+                return Err(Error::Changed(changed.to_string()));
+            }
             // A fault of ours, not of the file: it is not recorded as refused.
             (Err(fault @ ansinh_extract::Error::Worker { .. }), _) => {
                 return Err(Error::Bug(fault.to_string()));
@@ -697,7 +701,12 @@ impl<'w> Ingestor<'w> {
                 }
             };
             let result = (|| {
-                let mut rows = open_rows(&landed.path, options.encoding)?;
+                let (mut rows, parsed) =
+                    open_rows(&landed.path, &landed.relative, options.encoding)?;
+                if ansinh_core::failpoint("ingest.file_changes_after_hashing") {
+                    let text = std::fs::read(&landed.path).unwrap_or_default();
+                    let _ = std::fs::write(&landed.path, &text[..text.len() / 2]);
+                }
                 let extractor = Extractor::new(
                     &landed.delivery,
                     &geography,
@@ -705,7 +714,16 @@ impl<'w> Ingestor<'w> {
                     budget.batch_rows,
                     budget.workers,
                 );
-                extractor.run(&landed.relative, rows.as_mut(), &mut sink)
+                let summary = extractor.run(&landed.relative, rows.as_mut(), &mut sink)?;
+                // What was parsed must be the file that was hashed (and is recorded).
+                let changed = || ansinh_extract::Error::Changed {
+                    file: landed.relative.clone(),
+                };
+                match parsed.finish() {
+                    Ok((digest, _)) if digest == sha256 => Ok(summary),
+                    Ok(_) | Err(ansinh_extract::Error::Changed { .. }) => Err(changed()),
+                    Err(e) => Err(e),
+                }
             })();
             let refusal = match &result {
                 Ok(summary) if summary.reject_ratio() > options.max_reject_ratio => {

@@ -149,7 +149,14 @@ impl LandingArea {
                     return Ok(out);
                 }
                 // Symbolic links to directories are followed, each directory once: a link back
-                // up the tree would otherwise be walked for ever.
+                // up the tree would otherwise be walked for ever. A link that leads out of the
+                // landing area is not followed: a delivery is what the landing area holds.
+                let inside = std::fs::canonicalize(root)
+                    .map_err(|e| landing_error(format!("{}: {e}", root.display())))?;
+                let leads_out = |path: &Path| {
+                    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+                        && !std::fs::canonicalize(path).is_ok_and(|real| real.starts_with(&inside))
+                };
                 let mut visited = std::collections::HashSet::new();
                 let mut stack = vec![start];
                 while let Some(dir) = stack.pop() {
@@ -179,6 +186,13 @@ impl LandingArea {
                             continue;
                         };
                         if hidden(&relative) {
+                            continue;
+                        }
+                        if leads_out(&path) {
+                            tracing::warn!(
+                                file = %relative,
+                                "a symbolic link out of the landing area, not followed"
+                            );
                             continue;
                         }
                         if path.is_dir() {
@@ -252,6 +266,9 @@ pub struct LandingScan {
     pub files: Vec<LandedFile>,
     /// Files that are not deliveries, with the reason.
     pub ignored: Vec<(String, String)>,
+    /// Deliveries present as more than one file (`.csv` and `.xlsx`, say), with the files:
+    /// none of them is loaded.
+    pub ambiguous: BTreeMap<Delivery, Vec<String>>,
 }
 
 /// The contract's name of a delivery of `kind`: `<period>/<office>_<period>_<kind>.<ext>`.
@@ -284,6 +301,10 @@ impl LandingScan {
                     .push(&f.relative);
             }
             for (delivery, names) in by_delivery {
+                scan.ambiguous.insert(
+                    delivery.clone(),
+                    names.iter().map(|n| n.to_string()).collect(),
+                );
                 for name in &names {
                     scan.ignored.push((
                         name.to_string(),
@@ -381,6 +402,35 @@ mod tests {
                 .iter()
                 .any(|(f, why)| f.ends_with("569_2024-01_participants.xlsx")
                     && why.contains("more than once"))
+        );
+    }
+
+    #[tokio::test]
+    async fn symbolic_links_out_of_the_landing_area_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let month = dir.path().join("2024-01");
+        std::fs::create_dir(&month).unwrap();
+        std::fs::write(month.join("568_2024-01_participants.csv"), "x").unwrap();
+        let secret = outside.path().join("secret.csv");
+        std::fs::write(&secret, "x").unwrap();
+        std::os::unix::fs::symlink(&secret, month.join("569_2024-01_participants.csv")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("2024-02")).unwrap();
+        // A link that stays inside is followed.
+        std::os::unix::fs::symlink(
+            month.join("568_2024-01_participants.csv"),
+            month.join("570_2024-01_participants.csv"),
+        )
+        .unwrap();
+        let area = LandingArea::Local(dir.path().to_path_buf());
+        let listed = area.list("").await.unwrap();
+        let names: Vec<&str> = listed.iter().map(|f| f.relative.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "2024-01/568_2024-01_participants.csv",
+                "2024-01/570_2024-01_participants.csv"
+            ]
         );
     }
 

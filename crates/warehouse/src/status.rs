@@ -25,6 +25,9 @@ pub enum DeliveryState {
     Pending,
     /// Expected but not delivered.
     Missing,
+    /// Delivered as more than one file (`.csv` and `.xlsx`, say): none is loaded until one
+    /// is removed.
+    Ambiguous,
 }
 
 impl DeliveryState {
@@ -101,7 +104,9 @@ pub fn deliveries(
                 let restated = history
                     .of(&delivery)
                     .any(|r| r.outcome == Outcome::Restated);
+                let ambiguous = landing.and_then(|scan| scan.ambiguous.get(&delivery));
                 let state = match (last.map(|r| r.outcome), landed.contains(&delivery)) {
+                    _ if ambiguous.is_some() => DeliveryState::Ambiguous,
                     (Some(Outcome::Refused), _) => DeliveryState::Refused,
                     (Some(_), _) if restated => DeliveryState::Restated,
                     (Some(_), _) => DeliveryState::Loaded,
@@ -120,7 +125,10 @@ pub fn deliveries(
                     state,
                     rows_loaded: current.map(|r| r.rows_loaded).unwrap_or(0),
                     rows_rejected: shown.map(|r| r.rows_rejected).unwrap_or(0),
-                    file: last.map(|r| r.file.clone()),
+                    file: match ambiguous {
+                        Some(files) => Some(files.join(", ")),
+                        None => last.map(|r| r.file.clone()),
+                    },
                 });
             }
         }

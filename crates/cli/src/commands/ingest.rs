@@ -61,7 +61,21 @@ pub async fn run(global: &Global, args: IngestArgs) -> Result<u8, Failure> {
     };
     let summary = ingest(&env, "ingest", &selection, log_report).await?;
     print_summary(&summary);
-    Ok(if summary.refused > 0 {
+    // A delivery sent as two files is not loaded: a data failure, as in `ansinh run`.
+    let ambiguous: Vec<&Vec<String>> = summary
+        .scan
+        .ambiguous
+        .iter()
+        .filter(|(delivery, _)| selection.accepts(delivery))
+        .map(|(_, files)| files)
+        .collect();
+    for files in &ambiguous {
+        tracing::error!(
+            "more than one file for one delivery, none loaded: {}; keep one",
+            files.join(", ")
+        );
+    }
+    Ok(if summary.refused > 0 || !ambiguous.is_empty() {
         exit::DATA
     } else {
         exit::SUCCESS
