@@ -10,6 +10,43 @@ use crate::reader::{HEADER_SEARCH_ROWS, MIN_KNOWN_HEADERS, RowReader};
 
 const BUFFER: usize = 256 * 1024;
 
+/// Longest line read, in bytes: no row of an extract comes near it, and a line is held whole
+/// while it is parsed, so a longer one (a gzip bomb of one line, say) would take memory in
+/// proportion.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// A reader that fails on a line longer than [`MAX_LINE_BYTES`].
+struct LineCap<R> {
+    inner: R,
+    /// Bytes of the current line read so far.
+    line: usize,
+}
+
+impl<R: Read> Read for LineCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let read = &buf[..n];
+        let (head, tail) = match (
+            read.iter().position(|&b| b == b'\n'),
+            read.iter().rposition(|&b| b == b'\n'),
+        ) {
+            (Some(first), Some(last)) => (first, n - last - 1),
+            _ => (n, self.line + n),
+        };
+        if self.line + head > MAX_LINE_BYTES || tail > MAX_LINE_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line longer than {} MiB: not a row of an extract",
+                    MAX_LINE_BYTES >> 20
+                ),
+            ));
+        }
+        self.line = tail;
+        Ok(n)
+    }
+}
+
 /// Lines one record may span (quoted cells with line breaks); more is an unclosed quote.
 const MAX_RECORD_LINES: u64 = 4;
 
@@ -90,7 +127,10 @@ impl CsvRows {
             return Err(Error::LineEndings { file: name });
         }
         let delimiter = detect_delimiter(first_text);
-        let boxed: Box<dyn Read + Send> = Box::new(decoded);
+        let boxed: Box<dyn Read + Send> = Box::new(LineCap {
+            inner: decoded,
+            line: 0,
+        });
         // LF ends a record; a CR before it stays in the last cell and is trimmed with the
         // rest of the whitespace. (With CRLF terminators the parser reports each record's
         // line one too low, and the contract promises exact lines.)
@@ -326,6 +366,33 @@ mod tests {
             err.starts_with("q.csv:3: malformed CSV: a quoted cell runs over 11 lines"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_line_too_long_to_be_a_row_refuses_the_file() {
+        let mut text = String::from("Mã số BHXH,Ngày sinh,Giới tính\n1,2,3\n");
+        text.push_str(&"9".repeat(MAX_LINE_BYTES + 1));
+        text.push_str("\n4,5,6\n");
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let mut rows = CsvRows::open(raw, "l.csv".into(), TextEncoding::Auto, false).unwrap();
+        let err = rows
+            .for_each_row(&mut |_, _| Ok(()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("a line longer than 1 MiB"), "{err}");
+        // Many lines, each short, whatever their total.
+        let lines = "1,2,3\n".repeat(400_000);
+        let text = format!("Mã số BHXH,Ngày sinh,Giới tính\n{lines}");
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let mut rows = CsvRows::open(raw, "s.csv".into(), TextEncoding::Auto, false).unwrap();
+        let mut n = 0;
+        rows.for_each_row(&mut |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 400_000);
     }
 
     #[test]
