@@ -336,6 +336,14 @@ fn tls_is_used_when_configured_and_a_bad_certificate_stops_the_server() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_ne!(out.stdout.trim(), "0");
+    // With a certificate, a client without TLS is refused before it authenticates.
+    let out = psql(port, PASSWORD, "SELECT 1", "disable");
+    assert_ne!(out.code, 0, "plain text was served: {}", out.stdout);
+    assert!(
+        out.stderr.contains("this server requires TLS"),
+        "{}",
+        out.stderr
+    );
     // A statement that runs longer than the timeout is cancelled, execution included.
     let started = Instant::now();
     let out = psql(

@@ -47,6 +47,9 @@ pub struct ServeConfig {
     pub tls_cert: Option<String>,
     /// PEM private key of `tls_cert`.
     pub tls_key: Option<String>,
+    /// Refuse clients that do not use TLS, before they authenticate. Unset: true when
+    /// `tls_cert` is set.
+    pub require_tls: Option<bool>,
     /// Longest a statement may run, in seconds.
     pub statement_timeout_seconds: u64,
     /// How often newly landed data and rebuilt marts are picked up, in seconds.
@@ -61,6 +64,7 @@ impl Default for ServeConfig {
             users: Vec::new(),
             tls_cert: None,
             tls_key: None,
+            require_tls: None,
             statement_timeout_seconds: 300,
             refresh_seconds: 60,
         }
@@ -340,6 +344,12 @@ const SETTINGS: &[Setting] = &[
         env: "ANSINH_SERVE__TLS_KEY",
     },
     Setting {
+        key: "serve.require_tls",
+        doc: "Refuse clients that do not use TLS, before they authenticate (true or false).\n\
+              Unset: true when tls_cert is set.",
+        env: "ANSINH_SERVE__REQUIRE_TLS",
+    },
+    Setting {
         key: "serve.statement_timeout_seconds",
         doc: "Longest a statement may run (planning and execution), in seconds.",
         env: "ANSINH_SERVE__STATEMENT_TIMEOUT_SECONDS",
@@ -432,6 +442,13 @@ impl Config {
                 }
                 "serve.tls_cert" => self.serve.tls_cert = Some(value.clone()),
                 "serve.tls_key" => self.serve.tls_key = Some(value.clone()),
+                "serve.require_tls" => {
+                    self.serve.require_tls = Some(
+                        value
+                            .parse()
+                            .map_err(|_| bad(format!("not true or false: {value:?}")))?,
+                    );
+                }
                 "serve.statement_timeout_seconds" | "serve.refresh_seconds" => {
                     let n: u64 = value
                         .parse()
@@ -510,6 +527,9 @@ impl Config {
         }
         if self.serve.tls_cert.is_some() != self.serve.tls_key.is_some() {
             return bad("serve", "tls_cert and tls_key go together");
+        }
+        if self.serve.require_tls == Some(true) && self.serve.tls_cert.is_none() {
+            return bad("serve.require_tls", "needs tls_cert and tls_key");
         }
         if self.run.lock_ttl_seconds < 3 {
             return bad("run.lock_ttl_seconds", "must be at least 3");

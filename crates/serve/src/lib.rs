@@ -420,7 +420,43 @@ impl QueryHook for ReadOnly {
 /// Handlers of one connection.
 struct Connection {
     service: Arc<DfSessionService>,
-    startup: Arc<SASLAuthStartupHandler<DefaultServerParameterProvider>>,
+    startup: Arc<Startup>,
+}
+
+/// SCRAM authentication, after the check that the connection is encrypted when TLS is
+/// required: a plain-text client is refused before it sends a password.
+struct Startup {
+    scram: SASLAuthStartupHandler<DefaultServerParameterProvider>,
+    require_tls: bool,
+}
+
+#[async_trait]
+impl StartupHandler for Startup {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: datafusion_postgres::pgwire::messages::PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo
+            + futures::Sink<datafusion_postgres::pgwire::messages::PgWireBackendMessage>
+            + Unpin
+            + Send
+            + Sync,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<
+            <C as futures::Sink<datafusion_postgres::pgwire::messages::PgWireBackendMessage>>::Error,
+        >,
+    {
+        if self.require_tls && !client.is_secure() {
+            return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                "FATAL".into(),
+                "28000".into(),
+                "this server requires TLS: connect with sslmode=require".into(),
+            ))));
+        }
+        self.scram.on_startup(client, message).await
+    }
 }
 
 impl PgWireServerHandlers for Connection {
@@ -447,6 +483,8 @@ pub struct Options {
     pub users: Vec<User>,
     /// TLS, already checked.
     pub tls: Option<datafusion_postgres::pgwire::tokio::TlsAcceptor>,
+    /// Refuse clients that do not use TLS, before they authenticate.
+    pub require_tls: bool,
     /// Longest a statement may run.
     pub statement_timeout: Duration,
 }
@@ -516,7 +554,10 @@ pub async fn serve(
                 .with_scram(scram);
                 let connection = Connection {
                     service: Arc::clone(&service),
-                    startup: Arc::new(startup),
+                    startup: Arc::new(Startup {
+                        scram: startup,
+                        require_tls: options.require_tls,
+                    }),
                 };
                 let tls = options.tls.clone();
                 tokio::spawn(async move {

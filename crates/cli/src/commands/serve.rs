@@ -65,6 +65,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<u8, Failure> {
         )?),
         _ => None,
     };
+    let require_tls = serve.require_tls.unwrap_or(tls.is_some());
     let (ctx, warehouse, project) = query_session(&config).await?;
     let ctx = Arc::new(ctx);
     // Newly loaded data and rebuilt marts: register the tables and marts again, regularly.
@@ -91,6 +92,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<u8, Failure> {
         port: args.port.unwrap_or(serve.port),
         users,
         tls,
+        require_tls,
         statement_timeout: Duration::from_secs(serve.statement_timeout_seconds),
     };
     let shutdown = async {
