@@ -133,6 +133,29 @@ fn a_bug_is_reported_as_one_and_does_not_ask_for_a_retry() {
             out.stderr
         );
     }
+    // A panic, too, is reported on one line, without a backtrace.
+    let out = over_site(
+        &site,
+        &["ingest", "--all"],
+        &[
+            ("ANSINH_FAILPOINTS", "ingest.reader_panics"),
+            ("RUST_BACKTRACE", "0"),
+        ],
+    );
+    assert_eq!(out.code, 70, "{}", out.stderr);
+    let panicked: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("a thread of ansinh panicked"))
+        .collect();
+    assert!(
+        panicked.len() == 1
+            && panicked[0].contains("failpoint ingest.reader_panics")
+            && out.stderr.contains("a bug in ansinh")
+            && !out.stderr.contains("backtrace"),
+        "{}",
+        out.stderr
+    );
     // Without the fault, the next run completes the work the failed one left.
     let out = over_site(&site, &["run"], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);

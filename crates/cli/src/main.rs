@@ -76,7 +76,32 @@ enum Command {
     Config,
 }
 
+/// A panic is reported on one line (`error: ... panicked at FILE:LINE: MESSAGE`), escaped;
+/// the full default report, with its backtrace, only when `RUST_BACKTRACE` asks for it.
+fn report_panics_on_one_line() {
+    if std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0") {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: a thread of ansinh panicked{location}: {}",
+            ansinh_core::escape_controls(&message)
+        );
+    }));
+}
+
 fn main() -> ExitCode {
+    report_panics_on_one_line();
     let cli = Cli::parse();
     if let Err(e) = settings::init_logging(&cli.global) {
         eprintln!("error: {e}");

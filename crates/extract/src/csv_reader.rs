@@ -15,17 +15,31 @@ const BUFFER: usize = 256 * 1024;
 /// proportion.
 const MAX_LINE_BYTES: usize = 1 << 20;
 
-/// A reader that fails on a line longer than [`MAX_LINE_BYTES`].
+/// A reader that fails on a line longer than [`MAX_LINE_BYTES`], and on a NUL byte wherever it
+/// is (the first block of a file with one is refused as binary before parsing; the rest of the
+/// file is held to the same rule).
 struct LineCap<R> {
     inner: R,
     /// Bytes of the current line read so far.
     line: usize,
+    /// Bytes of text read so far.
+    offset: u64,
 }
 
 impl<R: Read> Read for LineCap<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         let read = &buf[..n];
+        if let Some(at) = read.iter().position(|&b| b == 0) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a NUL byte at byte {} of the text: binary content, not delimited text",
+                    self.offset + at as u64
+                ),
+            ));
+        }
+        self.offset += n as u64;
         let (head, tail) = match (
             read.iter().position(|&b| b == b'\n'),
             read.iter().rposition(|&b| b == b'\n'),
@@ -130,6 +144,7 @@ impl CsvRows {
         let boxed: Box<dyn Read + Send> = Box::new(LineCap {
             inner: decoded,
             line: 0,
+            offset: 0,
         });
         // LF ends a record; a CR before it stays in the last cell and is trimmed with the
         // rest of the whitespace. (With CRLF terminators the parser reports each record's
@@ -302,6 +317,18 @@ mod tests {
         out
     }
 
+    /// Opens `text` as `name` and reads every row: the rows read, or the first error.
+    fn read_all(text: String, name: &str) -> Result<usize> {
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let mut rows = CsvRows::open(raw, name.into(), TextEncoding::Auto, false)?;
+        let mut n = 0;
+        rows.for_each_row(&mut |_, _| {
+            n += 1;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
     #[test]
     fn lines_are_exact_with_crlf_quotes_and_blank_lines() {
         let header = "Mã số BHXH,Ngày sinh,Giới tính";
@@ -355,13 +382,7 @@ mod tests {
         for i in 0..10 {
             text.push_str(&format!("{i},2,3\n"));
         }
-        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.into_bytes()));
-        let mut rows = CsvRows::open(raw, "q.csv".into(), TextEncoding::Auto, false).unwrap();
-        let err = rows
-            .for_each_row(&mut |_, _| Ok(()))
-            .err()
-            .unwrap()
-            .to_string();
+        let err = read_all(text, "q.csv").err().unwrap().to_string();
         assert!(
             err.starts_with("q.csv:3: malformed CSV: a quoted cell runs over 11 lines"),
             "{err}"
@@ -370,29 +391,23 @@ mod tests {
 
     #[test]
     fn a_line_too_long_to_be_a_row_refuses_the_file() {
-        let mut text = String::from("Mã số BHXH,Ngày sinh,Giới tính\n1,2,3\n");
-        text.push_str(&"9".repeat(MAX_LINE_BYTES + 1));
-        text.push_str("\n4,5,6\n");
-        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.into_bytes()));
-        let mut rows = CsvRows::open(raw, "l.csv".into(), TextEncoding::Auto, false).unwrap();
-        let err = rows
-            .for_each_row(&mut |_, _| Ok(()))
-            .err()
-            .unwrap()
-            .to_string();
+        let header = "Mã số BHXH,Ngày sinh,Giới tính\n";
+        let long = format!("{header}1,2,3\n{}\n4,5,6\n", "9".repeat(MAX_LINE_BYTES + 1));
+        let err = read_all(long, "l.csv").err().unwrap().to_string();
         assert!(err.contains("a line longer than 1 MiB"), "{err}");
         // Many lines, each short, whatever their total.
-        let lines = "1,2,3\n".repeat(400_000);
-        let text = format!("Mã số BHXH,Ngày sinh,Giới tính\n{lines}");
-        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(text.into_bytes()));
-        let mut rows = CsvRows::open(raw, "s.csv".into(), TextEncoding::Auto, false).unwrap();
-        let mut n = 0;
-        rows.for_each_row(&mut |_, _| {
-            n += 1;
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(n, 400_000);
+        let many = format!("{header}{}", "1,2,3\n".repeat(400_000));
+        assert_eq!(read_all(many, "s.csv").unwrap(), 400_000);
+    }
+
+    #[test]
+    fn a_nul_byte_refuses_the_file_wherever_it_is() {
+        let header = "Mã số BHXH,Ngày sinh,Giới tính\n";
+        let early = read_all(format!("{header}1,\0,3\n"), "e.csv");
+        assert!(early.err().unwrap().to_string().contains("NUL"));
+        let late = format!("{header}{}1,\0,3\n", "1,2,3\n".repeat(100_000));
+        let err = read_all(late, "l.csv").err().unwrap().to_string();
+        assert!(err.contains("a NUL byte at byte 600"), "{err}");
     }
 
     #[test]

@@ -703,6 +703,9 @@ impl<'w> Ingestor<'w> {
             let result = (|| {
                 let (mut rows, parsed) =
                     open_rows(&landed.path, &landed.relative, options.encoding)?;
+                if ansinh_core::failpoint("ingest.reader_panics") {
+                    panic!("failpoint ingest.reader_panics");
+                }
                 if ansinh_core::failpoint("ingest.file_changes_after_hashing") {
                     let text = std::fs::read(&landed.path).unwrap_or_default();
                     let _ = std::fs::write(&landed.path, &text[..text.len() / 2]);
