@@ -33,14 +33,8 @@ indicators AS (
     ) AS v(indicator, base)
 ),
 -- Every unit with any record in a month gets a row for every indicator, zero or not.
--- (The distinct values first, then the date: one conversion per unit and month, not per record.)
 units AS (
-    SELECT DISTINCT CAST(period || '-01' AS DATE) AS period, COALESCE(district_code, office) AS unit_code, 'district' AS unit_level
-    FROM (
-        SELECT DISTINCT period, district_code, office FROM participants
-        UNION
-        SELECT DISTINCT period, district_code, office FROM beneficiaries
-    ) AS seen
+    SELECT period, unit_code, 'district' AS unit_level FROM stg_units_monthly
 ),
 scaffold AS (
     SELECT u.period, u.unit_code, u.unit_level, i.indicator, i.base FROM units AS u CROSS JOIN indicators AS i

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use crate::common::{Site, drop_last_row, require_python, run};
 
-const PARTITIONED: [&str; 4] = [
+const PARTITIONED: [&str; 5] = [
     "stg_participants",
     "stg_beneficiaries",
     "stg_indicator_members",
     "stg_indicator_monthly",
+    "stg_units_monthly",
 ];
 const MARTS: [&str; 5] = [
     "coverage_monthly",
