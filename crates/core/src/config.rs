@@ -659,5 +659,10 @@ mod tests {
         assert!(err.to_string().contains("ingest.memory_limit_mb"), "{err}");
         let c = Config::from_toml("[ingest]\nmemory_limit_mb = 256\nworkers = 3\n", "x").unwrap();
         assert_eq!((c.ingest.memory_limit_mb, c.ingest.workers), (256, 3));
+        // TLS cannot be required of a server that has no certificate.
+        let err = Config::from_toml("[serve]\nrequire_tls = true\n", "x").unwrap_err();
+        assert!(err.to_string().contains("serve.require_tls"), "{err}");
+        let c = Config::from_toml("[serve]\nrequire_tls = false\n", "x").unwrap();
+        assert_eq!(c.serve.require_tls, Some(false));
     }
 }

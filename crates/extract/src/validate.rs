@@ -816,6 +816,9 @@ mod tests {
         ] {
             assert!(super::looks_like_data(value), "{value}");
         }
+        // An unknown column's name is recorded short and without control characters.
+        assert_eq!(super::column_name(" Ghi\u{1b}chú "), "Ghi?chú");
+        assert_eq!(super::column_name(&"x".repeat(100)).chars().count(), 64);
     }
 
     use super::*;
