@@ -130,7 +130,8 @@ pub fn reference_geography() -> SchemaRef {
     ]))
 }
 
-/// `reference.population`: population by year, unit, sex and single year of age (100 = 100+).
+/// `reference.population`: population by year, unit, sex and single year of age (100 = 100+),
+/// on a boundary (`before_2025_07` or `from_2025_07`).
 pub fn reference_population() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("year", DataType::Int32, false),
@@ -138,26 +139,63 @@ pub fn reference_population() -> SchemaRef {
         text("sex", false),
         Field::new("age", DataType::Int32, false),
         Field::new("population", DataType::Int64, false),
+        text("boundary", false),
     ]))
 }
 
-/// `reference.labor_force`: labour force within working age by year and unit.
+/// `reference.labor_force`: labour force within working age by year, unit and boundary.
 pub fn reference_labor_force() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("year", DataType::Int32, false),
         text("unit_code", false),
         Field::new("labor_force", DataType::Int64, false),
+        text("boundary", false),
     ]))
 }
 
-/// `reference.targets`: target rates by indicator, unit and year.
+/// `reference.targets`: targets by indicator, unit, year and boundary, as a rate or a number
+/// of persons.
 pub fn reference_targets() -> SchemaRef {
     Arc::new(Schema::new(vec![
         text("indicator", false),
         text("unit_code", false),
         Field::new("year", DataType::Int32, false),
-        Field::new("target_rate", DataType::Float64, false),
+        Field::new("target_rate", DataType::Float64, true),
         text("source", true),
+        text("boundary", false),
+        Field::new("target_persons", DataType::Int64, true),
+    ]))
+}
+
+/// `reference.offices`: the offices, what they send and when they existed.
+pub fn reference_offices() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text("office_code", false),
+        text("name", false),
+        text("level", false),
+        text("province_code", false),
+        text("kinds", false),
+        Field::new("valid_from", DataType::Date32, true),
+        Field::new("valid_to", DataType::Date32, true),
+    ]))
+}
+
+/// `reference.office_areas`: the units each office serves over time.
+pub fn reference_office_areas() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text("office_code", false),
+        text("unit_code", false),
+        Field::new("valid_from", DataType::Date32, true),
+        Field::new("valid_to", DataType::Date32, true),
+    ]))
+}
+
+/// `reference.commune_crosswalk`: where each commune that ended on 2025-06-30 went.
+pub fn reference_commune_crosswalk() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        text("old_code", false),
+        text("new_code", false),
+        Field::new("share", DataType::Float64, false),
     ]))
 }
 

@@ -9,6 +9,7 @@ use ansinh_core::YearMonth;
 use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
+use crate::offices::{Offices, overlaps};
 
 /// Level of an administrative unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
@@ -53,8 +54,7 @@ pub struct Unit {
 impl Unit {
     /// Whether the unit existed at any time during `period`.
     pub fn valid_in(&self, period: YearMonth) -> bool {
-        self.valid_from.is_none_or(|from| from <= period.last_day())
-            && self.valid_to.is_none_or(|to| to >= period.first_day())
+        crate::offices::valid_in(self.valid_from, self.valid_to, period)
     }
 }
 
@@ -63,16 +63,25 @@ impl Unit {
 pub struct Geography {
     units: Vec<Unit>,
     by_code: HashMap<String, Vec<usize>>,
+    offices: Offices,
 }
 
 impl Geography {
-    /// Reads `geography.csv` from `path`.
+    /// Reads `geography.csv` from `path`; the offices are its districts.
     pub fn load(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|source| Error::Io {
             file: path.display().to_string(),
             source,
         })?;
         Self::from_csv(file, &path.display().to_string())
+    }
+
+    /// Reads the reference directory `dir`: `geography.csv`, and the office registry and the
+    /// commune crosswalk where they exist ([`Offices::load`]).
+    pub fn load_dir(dir: &Path) -> Result<Self> {
+        let mut geography = Self::load(&dir.join("geography.csv"))?;
+        geography.offices = Offices::load(dir, &geography.units)?;
+        Ok(geography)
     }
 
     /// Parses `unit_code,name,level,parent_code,valid_from,valid_to` CSV.
@@ -96,6 +105,8 @@ impl Geography {
             return Err(bad(1, format!("expected header {}", expected.join(","))));
         }
         let mut geography = Self::default();
+        // The line of each unit, for errors about a later row.
+        let mut lines: Vec<u64> = Vec::new();
         for (i, record) in csv.records().enumerate() {
             let line = i as u64 + 2;
             let record = record.map_err(|e| bad(line, e.to_string()))?;
@@ -117,15 +128,50 @@ impl Geography {
             let level = UnitLevel::parse(level_text)
                 .ok_or_else(|| bad(line, format!("level: unknown level {level_text:?}")))?;
             let parent = record.get(3).unwrap_or("").trim();
-            geography.push(Unit {
-                code: record.get(0).unwrap_or("").trim().to_string(),
+            let code = record.get(0).unwrap_or("").trim();
+            if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad(
+                    line,
+                    format!("unit_code: not a code of digits: {code:?}"),
+                ));
+            }
+            let unit = Unit {
+                code: code.to_string(),
                 name: crate::nfc(record.get(1).unwrap_or("")).into_owned(),
                 level,
                 parent_code: (!parent.is_empty()).then(|| parent.to_string()),
                 valid_from: date(4)?,
                 valid_to: date(5)?,
-            });
+            };
+            if let (Some(from), Some(to)) = (unit.valid_from, unit.valid_to)
+                && from > to
+            {
+                return Err(bad(
+                    line,
+                    format!("valid_from {from} is after valid_to {to}"),
+                ));
+            }
+            if let Some(other) = geography.by_code.get(code).and_then(|rows| {
+                rows.iter().find(|&&i| {
+                    let other = &geography.units[i];
+                    overlaps(
+                        (other.valid_from, other.valid_to),
+                        (unit.valid_from, unit.valid_to),
+                    )
+                })
+            }) {
+                return Err(bad(
+                    line,
+                    format!(
+                        "unit {code}: validity overlaps the row of line {}",
+                        lines[*other]
+                    ),
+                ));
+            }
+            lines.push(line);
+            geography.push(unit);
         }
+        geography.offices = Offices::from_districts(&geography.units);
         Ok(geography)
     }
 
@@ -158,6 +204,11 @@ impl Geography {
     pub fn units(&self) -> &[Unit] {
         &self.units
     }
+
+    /// The office registry and the commune crosswalk.
+    pub fn offices(&self) -> &Offices {
+        &self.offices
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +228,30 @@ mod tests {
         assert!(g.unit("568", UnitLevel::District, aug).is_none());
         assert!(g.unit("568", UnitLevel::Commune, jan).is_none());
         assert_eq!(g.units_valid(UnitLevel::District, jan).len(), 1);
+    }
+
+    #[test]
+    fn one_code_may_have_several_rows_that_do_not_overlap() {
+        let header = "unit_code,name,level,parent_code,valid_from,valid_to\n";
+        let two = format!(
+            "{header}56,Khánh Hòa,province,,,2025-06-30\n56,Khánh Hòa,province,,2025-07-01,\n"
+        );
+        let g = Geography::from_csv(two.as_bytes(), "geo.csv").unwrap();
+        let jul = YearMonth::new(2025, 7).unwrap();
+        assert_eq!(
+            g.unit("56", UnitLevel::Province, jul).unwrap().valid_from,
+            NaiveDate::from_ymd_opt(2025, 7, 1)
+        );
+        let overlapping = format!(
+            "{header}56,Khánh Hòa,province,,,2025-06-30\n56,Khánh Hòa,province,,2025-06-01,\n"
+        );
+        let err = Geography::from_csv(overlapping.as_bytes(), "geo.csv")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "geo.csv:3: unit 56: validity overlaps the row of line 2"
+        );
     }
 
     #[test]

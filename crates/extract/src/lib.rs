@@ -12,6 +12,7 @@ mod decode;
 mod error;
 pub mod fields;
 mod geography;
+mod offices;
 mod parse;
 mod pseudonym;
 mod reader;
@@ -22,6 +23,9 @@ mod xlsx_reader;
 pub use decode::{TextEncoding, encode_windows_1258};
 pub use error::{Error, Result};
 pub use geography::{Geography, Unit, UnitLevel};
+pub use offices::{
+    CrosswalkRow, OFFICE_KINDS, Office, OfficeArea, OfficeLevel, OfficeRefusal, Offices,
+};
 pub use pseudonym::{MIN_KEY_BYTES, PseudonymKey, Pseudonymiser};
 pub use reader::{ContentDigest, FileForm, RowReader, open_rows};
 pub use validate::{

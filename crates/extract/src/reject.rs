@@ -20,10 +20,12 @@ pub enum RejectReason {
     WrongFieldCount,
     /// Neither identifier is present.
     MissingIdentifier,
-    /// The social-insurance code is not 10 digits.
+    /// The social-insurance code is neither 10 digits nor the 12-digit personal ID.
     InvalidPersonId,
     /// The personal identification number is not 12 digits.
     InvalidNationalId,
+    /// The SI-code column carries a 12-digit personal ID other than the ID column's.
+    ConflictingIdentifiers,
     /// A value required for this row is empty.
     MissingValue,
     /// Not a date in an accepted format.

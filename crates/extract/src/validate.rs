@@ -43,6 +43,9 @@ pub struct ExtractSummary {
     pub first_rejects: Vec<Reject>,
     /// Identity links sent to the sink.
     pub links: u64,
+    /// Rows of a month from July 2025 whose district code was ignored (districts no longer
+    /// exist then).
+    pub ignored_districts: u64,
     /// Header cells the contract does not know.
     pub extra_columns: Vec<String>,
     /// Form, encoding and delimiter found.
@@ -134,6 +137,7 @@ impl Chunk {
 struct Checked {
     seq: usize,
     rows_read: u64,
+    ignored_districts: u64,
     batch: Option<RecordBatch>,
     rejects: Vec<Reject>,
     links: Option<RecordBatch>,
@@ -336,6 +340,7 @@ impl<'a> Extractor<'a> {
                     while let Some(checked) = waiting.remove(&next) {
                         next += 1;
                         summary.rows_read += checked.rows_read;
+                        summary.ignored_districts += checked.ignored_districts;
                         if let Some(batch) = checked.batch {
                             summary.rows_loaded += batch.num_rows() as u64;
                             sink.rows(batch)?;
@@ -382,6 +387,8 @@ impl<'a> Extractor<'a> {
         let mut batch = BatchBuilder::new(self.kind, self.period, &self.office, chunk.len());
         let mut rejects = Vec::new();
         let mut links: Vec<(Digest, Digest)> = Vec::new();
+        let mut ignored_districts = 0;
+        let abolished = self.districts_abolished();
         let width = layout.width;
         chunk.for_each(|line, cells| {
             if cells.len() != width {
@@ -410,6 +417,9 @@ impl<'a> Extractor<'a> {
                 return;
             }
             let cell = |f: Field| layout.column(f).map(|i| cells[i].trim()).unwrap_or("");
+            if abolished && !cell(Field::DistrictCode).is_empty() {
+                ignored_districts += 1;
+            }
             let outcome = match self.kind {
                 DeliveryKind::Participants => self.participant(&cell, line, &mut batch),
                 DeliveryKind::Beneficiaries => self.beneficiary(&cell, line, &mut batch),
@@ -430,6 +440,7 @@ impl<'a> Extractor<'a> {
         Ok(Checked {
             seq: chunk.seq,
             rows_read: chunk.len() as u64,
+            ignored_districts,
             batch: (batch.len() > 0).then(|| batch.finish()).transpose()?,
             rejects,
             links: (!links.is_empty())
@@ -484,13 +495,10 @@ impl<'a> Extractor<'a> {
     }
 
     fn person<'v>(&self, cell: &dyn Fn(Field) -> &'v str) -> Result<Person<'v>, Failure<'v>> {
-        let person_id = cell(Field::PersonId);
-        let national_id = cell(Field::NationalId);
+        let mut person_id = cell(Field::PersonId);
+        let mut national_id = cell(Field::NationalId);
         if person_id.is_empty() && national_id.is_empty() {
             return Err((Field::PersonId, RejectReason::MissingIdentifier, ""));
-        }
-        if !person_id.is_empty() && !is_digits(person_id, 10) {
-            return Err((Field::PersonId, RejectReason::InvalidPersonId, person_id));
         }
         if !national_id.is_empty() && !is_digits(national_id, 12) {
             return Err((
@@ -498,6 +506,22 @@ impl<'a> Extractor<'a> {
                 RejectReason::InvalidNationalId,
                 national_id,
             ));
+        }
+        // Since the personal ID became the social-insurance code, the SI-code column may
+        // carry it: a 12-digit value there is the personal ID.
+        if is_digits(person_id, 12) {
+            if !national_id.is_empty() && national_id != person_id {
+                return Err((
+                    Field::PersonId,
+                    RejectReason::ConflictingIdentifiers,
+                    person_id,
+                ));
+            }
+            national_id = person_id;
+            person_id = "";
+        }
+        if !person_id.is_empty() && !is_digits(person_id, 10) {
+            return Err((Field::PersonId, RejectReason::InvalidPersonId, person_id));
         }
         let birth = cell(Field::BirthDate);
         if birth.is_empty() {
@@ -555,21 +579,33 @@ impl<'a> Extractor<'a> {
         national_id.zip(person_id)
     }
 
-    fn place<'v>(&self, cell: &dyn Fn(Field) -> &'v str) -> Result<(), Failure<'v>> {
-        let district = cell(Field::DistrictCode);
+    /// Whether the delivery's month is one without districts (from July 2025): a district
+    /// code in its rows is ignored.
+    fn districts_abolished(&self) -> bool {
+        (self.period.year(), self.period.month()) >= DISTRICTS_ABOLISHED
+    }
+
+    /// Checks where the row is counted; returns the district code to store (none from July
+    /// 2025, whatever the row says).
+    fn place<'v>(&self, cell: &dyn Fn(Field) -> &'v str) -> Result<&'v str, Failure<'v>> {
         let commune = cell(Field::CommuneCode);
-        if district.is_empty() {
-            if (self.period.year(), self.period.month()) < DISTRICTS_ABOLISHED {
+        let district = if self.districts_abolished() {
+            ""
+        } else {
+            let district = cell(Field::DistrictCode);
+            if district.is_empty() {
                 return Err((Field::DistrictCode, RejectReason::MissingValue, district));
             }
-        } else if !is_digits(district, 3)
-            || self
-                .geography
-                .unit(district, UnitLevel::District, self.period)
-                .is_none()
-        {
-            return Err((Field::DistrictCode, RejectReason::UnknownDistrict, district));
-        }
+            if !is_digits(district, 3)
+                || self
+                    .geography
+                    .unit(district, UnitLevel::District, self.period)
+                    .is_none()
+            {
+                return Err((Field::DistrictCode, RejectReason::UnknownDistrict, district));
+            }
+            district
+        };
         if commune.is_empty() {
             return Err((Field::CommuneCode, RejectReason::MissingValue, commune));
         }
@@ -585,7 +621,7 @@ impl<'a> Extractor<'a> {
                 commune,
             ));
         }
-        Ok(())
+        Ok(district)
     }
 
     fn participant<'v>(
@@ -613,9 +649,11 @@ impl<'a> Extractor<'a> {
             RejectReason::InvalidStatus,
             status_text,
         ))?;
-        self.place(cell)?;
+        let district = self.place(cell)?;
 
-        let needs_employer = matches!(scheme, Scheme::CompulsorySocial | Scheme::Unemployment);
+        // A suspended or stopped record may have lost its employer.
+        let needs_employer = matches!(scheme, Scheme::CompulsorySocial | Scheme::Unemployment)
+            && status == Status::Active;
         let employer = cell(Field::EmployerCode);
         if needs_employer && employer.is_empty() {
             return Err((Field::EmployerCode, RejectReason::MissingValue, employer));
@@ -652,12 +690,7 @@ impl<'a> Extractor<'a> {
             )
         })?;
 
-        let link = self.push_person(
-            batch,
-            &person,
-            cell(Field::DistrictCode),
-            cell(Field::CommuneCode),
-        );
+        let link = self.push_person(batch, &person, district, cell(Field::CommuneCode));
         batch.participant(ParticipantFields {
             scheme,
             status,
@@ -711,13 +744,8 @@ impl<'a> Extractor<'a> {
         if start > self.period.first_day() {
             return Err((Field::StartMonth, RejectReason::FutureDate, start_text));
         }
-        self.place(cell)?;
-        let link = self.push_person(
-            batch,
-            &person,
-            cell(Field::DistrictCode),
-            cell(Field::CommuneCode),
-        );
+        let district = self.place(cell)?;
+        let link = self.push_person(batch, &person, district, cell(Field::CommuneCode));
         batch.beneficiary(benefit.code(), amount, start, line);
         Ok(link)
     }
@@ -785,7 +813,7 @@ pub(crate) fn looks_like_data(cell: &str) -> bool {
 
 /// An unknown column's name as recorded: trimmed, at most 64 characters, control characters
 /// shown as `?`.
-fn column_name(cell: &str) -> String {
+pub(crate) fn column_name(cell: &str) -> String {
     cell.trim()
         .chars()
         .take(64)

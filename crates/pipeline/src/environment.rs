@@ -88,9 +88,9 @@ impl Environment {
         )?)
     }
 
-    /// The reference geography deliveries are checked against.
+    /// The reference geography and office registry deliveries are checked against.
     pub fn geography(&self) -> Result<Geography> {
-        Ok(Geography::load(&self.reference.join("geography.csv"))?)
+        Ok(Geography::load_dir(&self.reference)?)
     }
 
     /// The pseudonym key, for a command about to load a delivery.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ansinh_core::{Classify, DeliveryKind, YearMonth};
-use ansinh_extract::{Geography, UnitLevel};
+use ansinh_extract::Geography;
 use ansinh_models::freshness::{State, freshness};
 use ansinh_models::partition::{self, plans};
 use ansinh_models::{
@@ -83,12 +83,18 @@ struct PeriodWork {
     ambiguous: Vec<String>,
 }
 
-fn expected_offices(pipeline: &Pipeline, geography: &Geography, period: YearMonth) -> Vec<String> {
+fn expected_offices(
+    pipeline: &Pipeline,
+    kind: DeliveryKind,
+    geography: &Geography,
+    period: YearMonth,
+) -> Vec<String> {
     match &pipeline.offices {
-        ExpectedOffices::Geography => geography
-            .units_valid(UnitLevel::District, period)
+        ExpectedOffices::Registry => geography
+            .offices()
+            .expected(kind.name(), period)
             .into_iter()
-            .map(|u| u.code.clone())
+            .map(|o| o.code.clone())
             .collect(),
         ExpectedOffices::List(list) => list.clone(),
     }
@@ -162,7 +168,7 @@ async fn plan_deliveries(
                 })
                 .is_some()
         };
-        let missing: Vec<String> = expected_offices(pipeline, loader.geography(), period)
+        let missing: Vec<String> = expected_offices(pipeline, kind, loader.geography(), period)
             .into_iter()
             .filter(|o| !arrived.contains(o.as_str()) && !loaded_before(o))
             .collect();

@@ -4,7 +4,7 @@
 //! name = "participants"
 //! kind = "participants"
 //! source = "{period}/{office}_{period}_participants.{ext}"
-//! offices = "geography"
+//! offices = "registry"
 //! first_period = "2023-12"
 //! schedule = "0 6 5 * *"
 //! timezone = "Asia/Ho_Chi_Minh"
@@ -70,8 +70,9 @@ impl Completeness {
 /// Which offices are expected to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExpectedOffices {
-    /// The districts valid in the period, from `reference/geography.csv`.
-    Geography,
+    /// The offices of `reference/offices.csv` valid in the period that send the kind (the
+    /// districts of `geography.csv` where there is no `offices.csv`).
+    Registry,
     /// A fixed list.
     List(Vec<String>),
 }
@@ -200,8 +201,11 @@ impl Pipeline {
             }
         };
         let offices = match raw.offices {
-            None => ExpectedOffices::Geography,
-            Some(toml::Value::String(s)) if s == "geography" => ExpectedOffices::Geography,
+            None => ExpectedOffices::Registry,
+            // "geography" is the name of version 1, when the offices were the districts.
+            Some(toml::Value::String(s)) if s == "registry" || s == "geography" => {
+                ExpectedOffices::Registry
+            }
             Some(toml::Value::Array(items)) => {
                 let mut list = Vec::new();
                 for item in items {
@@ -227,7 +231,7 @@ impl Pipeline {
             Some(other) => {
                 return Err(bad(
                     "offices",
-                    format!("{other}: must be \"geography\" or a list of office codes"),
+                    format!("{other}: must be \"registry\" or a list of office codes"),
                 ));
             }
         };

@@ -514,6 +514,28 @@ impl<'w> Ingestor<'w> {
         let delivery = &landed.delivery;
         let FileDigest { sha256, bytes } = digest;
 
+        // Only an office valid in the month that sends the kind may deliver it; nothing of
+        // the file is read.
+        if let Some(message) = self.geography.offices().refusal_message(
+            &delivery.office,
+            delivery.kind.name(),
+            delivery.period,
+        ) {
+            let record = self
+                .record(
+                    landed,
+                    &sha256,
+                    bytes,
+                    Outcome::Refused,
+                    None,
+                    Some(message),
+                )
+                .await?;
+            let record = LoadRecord { etag, ..record };
+            self.append_load(record.clone()).await?;
+            return Ok(report_from(landed, Outcome::Refused, &record));
+        }
+
         let outcome = if previous.is_some() {
             Outcome::Restated
         } else {
@@ -638,7 +660,18 @@ impl<'w> Ingestor<'w> {
                 )
                 .await?;
         }
-        let message = (!reason_text.is_empty()).then(|| format!("rejected: {reason_text}"));
+        let ignored = (summary.ignored_districts > 0).then(|| {
+            format!(
+                "district_code ignored in {} rows: there are no districts from 2025-07",
+                summary.ignored_districts
+            )
+        });
+        let notes: Vec<String> = (!reason_text.is_empty())
+            .then(|| format!("rejected: {reason_text}"))
+            .into_iter()
+            .chain(ignored.clone())
+            .collect();
+        let message = (!notes.is_empty()).then(|| notes.join("; "));
         let record = self
             .record(landed, &sha256, bytes, outcome, Some(&summary), message)
             .await?;
@@ -652,7 +685,10 @@ impl<'w> Ingestor<'w> {
         report.reasons = reasons;
         report.first_rejects = first_rejects(&summary);
         report.extra_columns = summary.extra_columns.clone();
-        report.message = Some(summary.description.clone());
+        report.message = Some(match ignored {
+            Some(ignored) => format!("{}; {ignored}", summary.description),
+            None => summary.description.clone(),
+        });
         Ok(report)
     }
 

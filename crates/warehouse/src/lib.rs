@@ -121,6 +121,21 @@ pub fn table_specs() -> Vec<TableSpec> {
             schema: schema::reference_targets,
             partitions: &[],
         },
+        TableSpec {
+            name: "reference/offices",
+            schema: schema::reference_offices,
+            partitions: &[],
+        },
+        TableSpec {
+            name: "reference/office_areas",
+            schema: schema::reference_office_areas,
+            partitions: &[],
+        },
+        TableSpec {
+            name: "reference/commune_crosswalk",
+            schema: schema::reference_commune_crosswalk,
+            partitions: &[],
+        },
     ]
 }
 
@@ -265,6 +280,25 @@ impl Warehouse {
     /// Where it is.
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    /// The column names of table `name` as stored, or `None` if it was never written.
+    pub async fn stored_columns(&self, name: &str) -> Result<Option<Vec<String>>> {
+        let table = self.table(name).await?;
+        if table.version().is_none() {
+            return Ok(None);
+        }
+        let snapshot = table.snapshot().map_err(|source| Error::Delta {
+            table: name.into(),
+            source,
+        })?;
+        Ok(Some(
+            snapshot
+                .schema()
+                .fields()
+                .map(|f| f.name().to_string())
+                .collect(),
+        ))
     }
 
     /// Opens the Delta table `name`; a table never written has no version.
@@ -478,7 +512,11 @@ impl Warehouse {
             (WriteMode::ReplaceWhere(predicate), true) => builder
                 .with_save_mode(SaveMode::Overwrite)
                 .with_replace_where(predicate),
-            (WriteMode::Overwrite, _) => builder.with_save_mode(SaveMode::Overwrite),
+            // A reference table takes the schema of this version (a `boundary` column added).
+            (WriteMode::Overwrite, true) => builder
+                .with_save_mode(SaveMode::Overwrite)
+                .with_schema_mode(deltalake::operations::write::SchemaMode::Overwrite),
+            (WriteMode::Overwrite, false) => builder.with_save_mode(SaveMode::Overwrite),
         };
         let table = builder.await.map_err(|source| Error::Delta {
             table: spec.name.into(),

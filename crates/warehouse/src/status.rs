@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ansinh_core::{Delivery, DeliveryKind, YearMonth};
-use ansinh_extract::{Geography, UnitLevel};
+use ansinh_extract::Geography;
 use serde::Serialize;
 
 use crate::history::{LoadHistory, Outcome};
@@ -56,20 +56,20 @@ pub struct DeliveryStatus {
     pub file: Option<String>,
 }
 
-/// Builds the matrix from the history, the landing area and the expected offices (districts
-/// valid in each period).
+/// Builds the matrix from the history, the landing area and the expected offices (those of
+/// the registry valid in each period that send the kind).
 pub fn deliveries(
     history: &LoadHistory,
     landing: Option<&LandingScan>,
     geography: &Geography,
 ) -> Vec<DeliveryStatus> {
     let mut periods: BTreeSet<YearMonth> = BTreeSet::new();
-    let mut offices_seen: BTreeMap<YearMonth, BTreeSet<String>> = BTreeMap::new();
+    let mut offices_seen: BTreeMap<(&str, YearMonth), BTreeSet<String>> = BTreeMap::new();
     for record in history.records() {
         if let Ok(period) = record.period.parse::<YearMonth>() {
             periods.insert(period);
             offices_seen
-                .entry(period)
+                .entry((record.kind.as_str(), period))
                 .or_default()
                 .insert(record.office.clone());
         }
@@ -80,7 +80,7 @@ pub fn deliveries(
     for delivery in &landed {
         periods.insert(delivery.period);
         offices_seen
-            .entry(delivery.period)
+            .entry((delivery.kind.name(), delivery.period))
             .or_default()
             .insert(delivery.office.clone());
     }
@@ -88,11 +88,17 @@ pub fn deliveries(
     for kind in DeliveryKind::ALL {
         for &period in &periods {
             let mut offices: BTreeSet<String> = geography
-                .units_valid(UnitLevel::District, period)
+                .offices()
+                .expected(kind.name(), period)
                 .into_iter()
-                .map(|u| u.code.clone())
+                .map(|o| o.code.clone())
                 .collect();
-            offices.extend(offices_seen.get(&period).cloned().unwrap_or_default());
+            offices.extend(
+                offices_seen
+                    .get(&(kind.name(), period))
+                    .cloned()
+                    .unwrap_or_default(),
+            );
             for office in offices {
                 let delivery = Delivery {
                     kind,

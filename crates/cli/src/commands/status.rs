@@ -38,7 +38,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
     let warehouse = settings::warehouse(&config)?;
     let reference = settings::local_dir(&config.reference, "reference directory")?;
-    let geography = Geography::load(&reference.join("geography.csv"))?;
+    let geography = Geography::load_dir(&reference)?;
     let history = LoadHistory::read(&warehouse).await?;
     // The landing area is optional here: status also serves a warehouse whose landing area
     // has been cleaned up.
