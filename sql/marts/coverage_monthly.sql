@@ -1,4 +1,4 @@
--- description = "Coverage by month, unit (the province and each district) and indicator. Numerators count distinct persons active in the month's extracts: province rows count each person once, not the sum of districts. Denominators: labour force within working age for the social and unemployment insurance indicators, total population for health insurance, population at or past retirement age for pension receipt; annual denominators apply to every month of their year."
+-- description = "Coverage by month, unit (the province and each district) and indicator. Numerators count distinct persons active in the month's extracts: province rows count each person once, not the sum of districts. Denominators: labour force within working age for the social and unemployment insurance indicators, total population for health insurance, population at or past retirement age for pension receipt; annual denominators apply to every month of their year, on the boundary of the month (stg_boundaries)."
 -- tags = ["mart", "coverage"]
 -- [columns]
 -- period = "First day of the month."
@@ -46,16 +46,24 @@ numerators AS (
     SELECT period, unit_code, indicator, persons AS numerator FROM stg_indicator_monthly
 ),
 denominators AS (
-    SELECT year, unit_code, 'labor_force' AS base, CAST(labor_force AS DOUBLE) AS denominator
+    SELECT year, boundary, unit_code, 'labor_force' AS base, CAST(labor_force AS DOUBLE) AS denominator
     FROM reference.labor_force
     UNION ALL
-    SELECT year, unit_code, 'population', CAST(SUM(population) AS DOUBLE)
+    SELECT year, boundary, unit_code, 'population', CAST(SUM(population) AS DOUBLE)
     FROM reference.population
-    GROUP BY year, unit_code
+    GROUP BY year, boundary, unit_code
     UNION ALL
-    SELECT year, unit_code, 'past_age', population_past_age
+    SELECT year, boundary, unit_code, 'past_age', population_past_age
     FROM population_past_age
     WHERE sex = 'T'
+),
+-- Each month is counted on the reference data of its own boundary.
+month_boundaries AS (
+    SELECT p.period, b.boundary
+    FROM (SELECT DISTINCT period FROM scaffold) AS p
+    JOIN stg_boundaries AS b
+        ON (b.valid_from IS NULL OR p.period >= b.valid_from)
+        AND (b.valid_to IS NULL OR p.period <= b.valid_to)
 )
 SELECT
     s.period,
@@ -68,5 +76,7 @@ SELECT
 FROM scaffold AS s
 LEFT JOIN numerators AS n
     ON n.period = s.period AND n.unit_code = s.unit_code AND n.indicator = s.indicator
+LEFT JOIN month_boundaries AS mb ON mb.period = s.period
 LEFT JOIN denominators AS d
-    ON d.year = CAST(date_part('year', s.period) AS INT) AND d.unit_code = s.unit_code AND d.base = s.base
+    ON d.year = CAST(date_part('year', s.period) AS INT) AND d.boundary = mb.boundary
+    AND d.unit_code = s.unit_code AND d.base = s.base

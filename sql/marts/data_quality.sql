@@ -1,4 +1,4 @@
--- description = "Quality of every expected delivery (kind, month, office): what the latest file did (loaded, restated, refused) or that it is missing, its rows and rejects by reason, and the persons of the office-month that are also active in the same scheme in another office's extract. Expected offices are the districts valid in the month; months run from the first to the last with any delivery."
+-- description = "Quality of every expected delivery (kind, month, office): what the latest file did (loaded, restated, refused) or that it is missing, its rows and rejects by reason, and the persons of the office-month that are also active in the same scheme in another office's extract. Expected offices are those of reference.offices valid in the month that send the kind (the districts, for reference data of version 1); months run from the first to the last with any delivery."
 -- tags = ["mart", "quality"]
 -- [columns]
 -- period = "First day of the month."
@@ -11,6 +11,7 @@
 -- rows_rejected = "Rows rejected by the file in effect (the refused file when refused)."
 -- reject_reasons = "Rejects of the loaded file by reason, e.g. invalid_date=2, unknown_commune=1."
 -- cross_office_duplicates = "Persons active in a scheme here and in another office's extract of the same month (participants only; matched on the pseudonym resolved at load time)."
+-- outside_area = "Records of the delivery loaded in effect whose commune (or district) is not one the office serves in the month (reference.office_areas); they are counted where they live."
 -- missing = "Whether the delivery is expected but absent."
 -- [[tests]]
 -- unique = ["period", "office", "kind"]
@@ -43,15 +44,42 @@ kinds AS (
     SELECT kind FROM (VALUES ('participants'), ('beneficiaries')) AS v(kind)
 ),
 expected AS (
-    SELECT m.month, g.unit_code AS office, k.kind
+    SELECT m.month, o.office_code AS office, k.kind
     FROM months AS m
     CROSS JOIN kinds AS k
-    JOIN reference.geography AS g
-        ON g.level = 'district'
-        AND (g.valid_from IS NULL OR g.valid_from <= CAST(m.month + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
-        AND (g.valid_to IS NULL OR g.valid_to >= m.month)
+    JOIN reference.offices AS o
+        ON strpos(';' || o.kinds || ';', ';' || k.kind || ';') > 0
+        AND (o.valid_from IS NULL OR o.valid_from <= CAST(m.month + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
+        AND (o.valid_to IS NULL OR o.valid_to >= m.month)
     UNION
     SELECT month, office, kind FROM fact_loads
+),
+-- Where each delivery's records are placed, against the units its office serves in the
+-- month: an area is a commune, or a district and its communes.
+placed AS (
+    SELECT u.period, u.kind, u.office, u.district_code, u.commune_code, u.records, g.parent_code
+    FROM stg_delivery_units AS u
+    LEFT JOIN reference.geography AS g
+        ON g.unit_code = u.commune_code AND g.level = 'commune'
+        AND (g.valid_from IS NULL OR g.valid_from <= CAST(u.period + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
+        AND (g.valid_to IS NULL OR g.valid_to >= u.period)
+),
+served AS (
+    SELECT DISTINCT p.period, p.kind, p.office, p.commune_code
+    FROM placed AS p
+    JOIN reference.office_areas AS a
+        ON a.office_code = p.office
+        AND (a.valid_from IS NULL OR a.valid_from <= CAST(p.period + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
+        AND (a.valid_to IS NULL OR a.valid_to >= p.period)
+    WHERE a.unit_code = p.commune_code OR a.unit_code = p.parent_code OR a.unit_code = p.district_code
+),
+outside AS (
+    SELECT p.period, p.kind, p.office, SUM(p.records) AS records
+    FROM placed AS p
+    LEFT JOIN served AS s
+        ON s.period = p.period AND s.kind = p.kind AND s.office = p.office AND s.commune_code = p.commune_code
+    WHERE s.office IS NULL
+    GROUP BY p.period, p.kind, p.office
 ),
 newest AS (
     SELECT * FROM fact_loads WHERE newest = 1
@@ -99,6 +127,7 @@ SELECT
     CASE WHEN n.outcome = 'refused' THEN n.rows_rejected ELSE ef.rows_rejected END AS rows_rejected,
     rs.reject_reasons,
     CASE WHEN e.kind = 'participants' THEN COALESCE(d.persons, 0) END AS cross_office_duplicates,
+    CAST(COALESCE(o.records, 0) AS BIGINT) AS outside_area,
     n.outcome IS NULL AS missing
 FROM expected AS e
 LEFT JOIN newest AS n
@@ -111,3 +140,5 @@ LEFT JOIN reasons AS rs
     ON rs.kind = e.kind AND CAST(rs.period || '-01' AS DATE) = e.month AND rs.office = e.office
 LEFT JOIN duplicates AS d
     ON CAST(d.period || '-01' AS DATE) = e.month AND d.office = e.office
+LEFT JOIN outside AS o
+    ON o.period = e.month AND o.kind = e.kind AND o.office = e.office

@@ -4,40 +4,52 @@
 -- indicator = "The indicator, as in coverage_monthly."
 -- unit_code = "GSO code of the unit the target is for."
 -- target_year = "Year the target is for (deadline: December of that year)."
--- target_rate = "Target, a fraction."
+-- boundary = "The boundary the target is on: it is compared with the months counted on it (stg_boundaries)."
+-- target_rate = "Target, a fraction (null for a target given in persons)."
+-- target_persons = "Target as a number of persons (Resolution 403/NQ-CP), when given so."
 -- source = "Where the target comes from."
 -- as_of = "Latest month with data, no later than December of the target year (null when none)."
 -- actual_rate = "Rate in the as_of month."
 -- numerator = "Persons counted in the as_of month."
 -- denominator = "Denominator in the as_of month."
 -- gap_pp = "target_rate minus actual_rate, in percentage points (negative when ahead)."
--- gap_persons = "ceil(target_rate x denominator) - numerator, not below 0: persons still needed."
+-- gap_persons = "target_persons - numerator, or ceil(target_rate x denominator) - numerator, not below 0: persons still needed."
 -- months_left = "Months from as_of to December of the target year."
 -- required_monthly_net = "gap_persons / months_left: net new persons needed per month (null when no months are left)."
 -- trailing_12m_avg_net = "(numerator - numerator 12 months earlier) / 12: net change per month over the last year (null without data a year earlier)."
 -- projected_rate = "(numerator + trailing_12m_avg_net x months_left) / denominator: the rate at the deadline at the current pace."
--- status = "achieved (actual_rate >= target_rate), on_track (projected_rate >= target_rate), off_track, or no_data."
+-- status = "achieved (the numerator reaches the target), on_track (it would by the deadline at the trailing pace), off_track, or no_data."
 -- [[tests]]
--- unique = ["indicator", "unit_code", "target_year"]
+-- unique = ["indicator", "unit_code", "target_year", "boundary"]
 -- [[tests]]
 -- accepted_values = { column = "status", values = ["achieved", "on_track", "off_track", "no_data"] }
 -- [[tests]]
--- not_null = ["indicator", "unit_code", "target_year", "target_rate", "status"]
+-- not_null = ["indicator", "unit_code", "target_year", "boundary", "status"]
 WITH targets AS (
-    SELECT indicator, unit_code, year AS target_year, target_rate, source FROM reference.targets
+    SELECT indicator, unit_code, year AS target_year, target_rate, target_persons, boundary, source
+    FROM reference.targets
 ),
-latest AS (
-    SELECT t.indicator, t.unit_code, t.target_year, MAX(cm.period) AS as_of
+-- A target is compared with the months counted on its own boundary.
+target_months AS (
+    SELECT t.indicator, t.unit_code, t.target_year, cm.period
     FROM targets AS t
+    JOIN stg_boundaries AS b ON b.boundary = t.boundary
     JOIN coverage_monthly AS cm
         ON cm.indicator = t.indicator AND cm.unit_code = t.unit_code
         AND cm.period <= make_date(t.target_year, 12, 1)
         AND cm.denominator IS NOT NULL
-    GROUP BY t.indicator, t.unit_code, t.target_year
+        AND (b.valid_from IS NULL OR cm.period >= b.valid_from)
+        AND (b.valid_to IS NULL OR cm.period <= b.valid_to)
+),
+latest AS (
+    SELECT indicator, unit_code, target_year, MAX(period) AS as_of
+    FROM target_months
+    GROUP BY indicator, unit_code, target_year
 ),
 current AS (
     SELECT
-        t.indicator, t.unit_code, t.target_year, t.target_rate, t.source, l.as_of,
+        t.indicator, t.unit_code, t.target_year, t.target_rate, t.target_persons, t.boundary,
+        t.source, l.as_of,
         cm.rate AS actual_rate, cm.numerator, cm.denominator,
         (t.target_year * 12 + 12)
             - CAST(date_part('year', l.as_of) * 12 + date_part('month', l.as_of) AS INT) AS months_left,
@@ -55,9 +67,13 @@ measured AS (
     SELECT
         *,
         (target_rate - actual_rate) * 100 AS gap_pp,
-        CASE WHEN as_of IS NOT NULL
-            THEN GREATEST(CAST(ceil(round(target_rate * denominator, 6)) AS BIGINT) - numerator, 0)
+        CASE
+            WHEN as_of IS NULL THEN NULL
+            WHEN target_persons IS NOT NULL THEN GREATEST(target_persons - numerator, 0)
+            ELSE GREATEST(CAST(ceil(round(target_rate * denominator, 6)) AS BIGINT) - numerator, 0)
         END AS gap_persons,
+        -- What the target asks for, in the unit it is given in.
+        COALESCE(CAST(target_persons AS DOUBLE), target_rate * denominator) AS target_count,
         -minus_net_12m / 12.0 AS trailing_12m_avg_net
     FROM current
 )
@@ -65,7 +81,9 @@ SELECT
     indicator,
     unit_code,
     target_year,
+    boundary,
     target_rate,
+    target_persons,
     source,
     as_of,
     actual_rate,
@@ -79,8 +97,8 @@ SELECT
     (numerator + trailing_12m_avg_net * months_left) / denominator AS projected_rate,
     CASE
         WHEN as_of IS NULL THEN 'no_data'
-        WHEN actual_rate >= target_rate THEN 'achieved'
-        WHEN (numerator + trailing_12m_avg_net * months_left) / denominator >= target_rate THEN 'on_track'
+        WHEN numerator >= target_count - 1e-9 THEN 'achieved'
+        WHEN numerator + trailing_12m_avg_net * months_left >= target_count - 1e-9 THEN 'on_track'
         ELSE 'off_track'
     END AS status
 FROM measured

@@ -57,5 +57,9 @@ SELECT
     END AS rate
 FROM scaffold AS s
 LEFT JOIN counts AS c ON c.period = s.period AND c.unit_code = s.unit_code AND c.sex = s.sex
+LEFT JOIN stg_boundaries AS mb
+    ON (mb.valid_from IS NULL OR s.period >= mb.valid_from)
+    AND (mb.valid_to IS NULL OR s.period <= mb.valid_to)
 LEFT JOIN population_past_age AS d
-    ON d.year = CAST(date_part('year', s.period) AS INT) AND d.unit_code = s.unit_code AND d.sex = s.sex
+    ON d.year = CAST(date_part('year', s.period) AS INT) AND d.boundary = mb.boundary
+    AND d.unit_code = s.unit_code AND d.sex = s.sex

@@ -2,17 +2,19 @@
 -- tags = ["staging", "pension"]
 -- [columns]
 -- year = "Calendar year."
+-- boundary = "The boundary of the units: before_2025_07 or from_2025_07."
 -- unit_code = "GSO code of the province or district."
 -- sex = "M, F, or T for both sexes."
 -- retirement_age_years = "The retirement age applied, in fractional years (null for T)."
 -- population_past_age = "Persons at or past the retirement age; fractional because of the partial age group."
 -- [[tests]]
--- unique = ["year", "unit_code", "sex"]
+-- unique = ["year", "boundary", "unit_code", "sex"]
 -- [[tests]]
 -- not_null = ["year", "unit_code", "sex", "population_past_age"]
 WITH by_sex AS (
     SELECT
         p.year,
+        p.boundary,
         p.unit_code,
         p.sex,
         MAX(r.age_years) AS retirement_age_years,
@@ -24,10 +26,10 @@ WITH by_sex AS (
         END) AS population_past_age
     FROM reference.population AS p
     JOIN retirement_age AS r ON r.year = p.year AND r.sex = p.sex
-    GROUP BY p.year, p.unit_code, p.sex
+    GROUP BY p.year, p.boundary, p.unit_code, p.sex
 )
-SELECT year, unit_code, sex, retirement_age_years, population_past_age FROM by_sex
+SELECT year, boundary, unit_code, sex, retirement_age_years, population_past_age FROM by_sex
 UNION ALL
-SELECT year, unit_code, 'T' AS sex, CAST(NULL AS DOUBLE) AS retirement_age_years, SUM(population_past_age)
+SELECT year, boundary, unit_code, 'T' AS sex, CAST(NULL AS DOUBLE) AS retirement_age_years, SUM(population_past_age)
 FROM by_sex
-GROUP BY year, unit_code
+GROUP BY year, boundary, unit_code

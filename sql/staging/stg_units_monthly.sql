@@ -1,7 +1,6 @@
 -- description = "The units with any record in each month, of participants or beneficiaries: each district, or the office for records without one. coverage_monthly gives each of them a row for every indicator. Built a month at a time."
 -- tags = ["staging", "coverage"]
 -- partition_by = "period"
--- period_inputs = ["participants", "beneficiaries"]
 -- [columns]
 -- period = "First day of the month."
 -- unit_code = "District code, or the office's code for records without one."
@@ -9,10 +8,5 @@
 -- unique = ["period", "unit_code"]
 -- [[tests]]
 -- not_null = ["period", "unit_code"]
--- # The distinct values first, then the date: one conversion per unit and month, not per record.
-SELECT DISTINCT CAST(period || '-01' AS DATE) AS period, COALESCE(district_code, office) AS unit_code
-FROM (
-    SELECT DISTINCT period, district_code, office FROM participants
-    UNION
-    SELECT DISTINCT period, district_code, office FROM beneficiaries
-) AS seen
+SELECT DISTINCT period, COALESCE(district_code, office) AS unit_code
+FROM stg_delivery_units

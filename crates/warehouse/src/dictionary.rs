@@ -19,10 +19,30 @@ pub fn table_doc(name: &str) -> &'static str {
              replace its earlier ones."
         }
         "_runs" => "One row per pipeline run: trigger, status, counts and every step as JSON.",
-        "reference.geography" => "Administrative units (province, districts) with validity dates.",
-        "reference.population" => "Population by year, unit, sex and single year of age.",
-        "reference.labor_force" => "Labour force within working age by year and unit.",
-        "reference.targets" => "The 2025 and 2030 coverage targets by indicator and unit.",
+        "reference.geography" => {
+            "Administrative units (provinces, districts, communes) with validity dates; one code \
+             may have several rows of different validity (province 56 before and after the \
+             merger of 1 July 2025)."
+        }
+        "reference.population" => {
+            "Population by year, unit, sex and single year of age, on a boundary."
+        }
+        "reference.labor_force" => "Labour force within working age by year, unit and boundary.",
+        "reference.targets" => {
+            "The coverage targets by indicator, unit, year and boundary, as a rate or a number \
+             of persons."
+        }
+        "reference.offices" => {
+            "The offices that deliver extracts, what kinds each sends and when it existed \
+             (offices.csv; derived from the districts of geography.csv when there is none)."
+        }
+        "reference.office_areas" => {
+            "The units each office serves over time: districts before July 2025, communes after."
+        }
+        "reference.commune_crosswalk" => {
+            "Where each commune that ended on 2025-06-30 went: the new communes and the share of \
+             its population in each."
+        }
         _ => "",
     }
 }
@@ -89,17 +109,32 @@ pub fn column_doc(column: &str) -> &'static str {
         "tests_failed" => "Data tests that failed.",
         "steps" => "Every step of the run, as JSON.",
         "unit_code" => "GSO code of the administrative unit.",
-        "name" => "Name of the unit.",
-        "level" => "province or district.",
+        "name" => "Name of the unit or office.",
+        "level" => {
+            "Units: province, district or commune. Offices: district, inter_district, \
+             grassroots or authority."
+        }
         "parent_code" => "Code of the unit containing it.",
-        "valid_from" => "First day the unit is valid.",
-        "valid_to" => "Last day the unit is valid (open when empty).",
+        "valid_from" => "First day the row is valid (open when empty).",
+        "valid_to" => "Last day the row is valid (open when empty).",
+        "office_code" => "Code of the office (3 to 8 letters or digits).",
+        "province_code" => "The province the office belongs to.",
+        "kinds" => "The delivery kinds the office sends, separated by ';'.",
+        "old_code" => "A commune that ended on 2025-06-30.",
+        "new_code" => "A commune it went into.",
+        "share" => "The fraction of the old commune's population (summing to 1 per old_code).",
+        "boundary" => {
+            "before_2025_07 (units until 30 June 2025: old Khanh Hoa 56, Ninh Thuan 58, their \
+             districts) or from_2025_07 (today's units); a file without the column is \
+             before_2025_07."
+        }
+        "target_persons" => "The target as a number of persons, when it is given so.",
         "year" => "The year.",
         "age" => "Age in completed years (100 = 100 and over).",
         "population" => "Persons.",
         "labor_force" => "Persons in the labour force within working age.",
         "indicator" => "The coverage indicator.",
-        "target_rate" => "The target, a fraction.",
+        "target_rate" => "The target, a fraction (empty for a target in persons).",
         "source" => "Where the target comes from.",
         _ => "",
     }
