@@ -22,7 +22,15 @@ EMPTY = {
     "line BIGINT, field VARCHAR, reason VARCHAR, value VARCHAR",
     "person_links": "national_id_key VARCHAR, person_id_key VARCHAR, period VARCHAR, office VARCHAR",
 }
-REFERENCE = ["geography", "population", "labor_force", "targets"]
+REFERENCE = [
+    "geography",
+    "population",
+    "labor_force",
+    "targets",
+    "offices",
+    "office_areas",
+    "commune_crosswalk",
+]
 
 
 def register(con, name, path):

@@ -25,32 +25,8 @@ WITH fact_loads AS (
     FROM _loads
     WHERE kind IN ('participants', 'beneficiaries')
 ),
-bounds AS (
-    SELECT
-        MIN(CAST(date_part('year', month) * 12 + date_part('month', month) - 1 AS INT)) AS first_index,
-        MAX(CAST(date_part('year', month) * 12 + date_part('month', month) - 1 AS INT)) AS last_index
-    FROM fact_loads
-),
-months AS (
-    SELECT make_date(CAST(floor(i / 12.0) AS INT), CAST(i % 12 + 1 AS INT), 1) AS month
-    FROM (
-        SELECT b.first_index + CAST(g.value AS INT) AS i, b.last_index
-        FROM bounds AS b CROSS JOIN generate_series(0, 1200) AS g(value)
-        WHERE b.first_index IS NOT NULL
-    )
-    WHERE i <= last_index
-),
-kinds AS (
-    SELECT kind FROM (VALUES ('participants'), ('beneficiaries')) AS v(kind)
-),
 expected AS (
-    SELECT m.month, o.office_code AS office, k.kind
-    FROM months AS m
-    CROSS JOIN kinds AS k
-    JOIN reference.offices AS o
-        ON strpos(';' || o.kinds || ';', ';' || k.kind || ';') > 0
-        AND (o.valid_from IS NULL OR o.valid_from <= CAST(m.month + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
-        AND (o.valid_to IS NULL OR o.valid_to >= m.month)
+    SELECT month, office, kind FROM stg_expected_deliveries
     UNION
     SELECT month, office, kind FROM fact_loads
 ),

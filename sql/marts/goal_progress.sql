@@ -1,10 +1,11 @@
--- description = "Progress toward each target in reference.targets (indicator, unit, target year): the latest rate no later than December of the target year, the gap in percentage points and in persons, what is needed per month to close it, the trailing 12-month net change, the rate projected to the deadline at that pace, and a status."
+-- description = "Progress toward each target in reference.targets (indicator, unit, target year, boundary): the latest rate no later than December of the target year, the gap in percentage points and in persons, what is needed per month to close it, the trailing 12-month net change, the rate projected to the deadline at that pace, and a status."
 -- tags = ["mart", "goals"]
 -- [columns]
 -- indicator = "The indicator, as in coverage_monthly."
 -- unit_code = "GSO code of the unit the target is for."
 -- target_year = "Year the target is for (deadline: December of that year)."
--- boundary = "The boundary the target is on: it is compared with the months counted on it (stg_boundaries)."
+-- target_boundary = "The boundary the target is on: before_2025_07 or from_2025_07."
+-- boundary = "The coverage_monthly series it is compared with: as_of_period for a target on before_2025_07 (the months counted on those units), current for one on from_2025_07 (every month on today's units, continuous across July 2025)."
 -- target_rate = "Target, a fraction (null for a target given in persons)."
 -- target_persons = "Target as a number of persons (Resolution 403/NQ-CP), when given so."
 -- source = "Where the target comes from."
@@ -20,47 +21,57 @@
 -- projected_rate = "(numerator + trailing_12m_avg_net x months_left) / denominator: the rate at the deadline at the current pace."
 -- status = "achieved (the numerator reaches the target), on_track (it would by the deadline at the trailing pace), off_track, or no_data."
 -- [[tests]]
--- unique = ["indicator", "unit_code", "target_year", "boundary"]
+-- unique = ["indicator", "unit_code", "target_year", "target_boundary"]
 -- [[tests]]
 -- accepted_values = { column = "status", values = ["achieved", "on_track", "off_track", "no_data"] }
 -- [[tests]]
--- not_null = ["indicator", "unit_code", "target_year", "boundary", "status"]
+-- not_null = ["indicator", "unit_code", "target_year", "target_boundary", "boundary", "status"]
 WITH targets AS (
-    SELECT indicator, unit_code, year AS target_year, target_rate, target_persons, boundary, source
+    SELECT
+        indicator, unit_code, year AS target_year, target_rate, target_persons,
+        boundary AS target_boundary,
+        -- Targets on today's units are followed on the current series, continuous across July
+        -- 2025; earlier targets on the units of their time.
+        CASE WHEN boundary = 'from_2025_07' THEN 'current' ELSE 'as_of_period' END AS boundary,
+        source
     FROM reference.targets
 ),
--- A target is compared with the months counted on its own boundary.
+-- A target is compared with the months counted on its own reference boundary.
 target_months AS (
-    SELECT t.indicator, t.unit_code, t.target_year, cm.period
+    SELECT t.indicator, t.unit_code, t.target_year, t.target_boundary, cm.period
     FROM targets AS t
-    JOIN stg_boundaries AS b ON b.boundary = t.boundary
     JOIN coverage_monthly AS cm
-        ON cm.indicator = t.indicator AND cm.unit_code = t.unit_code
+        ON cm.indicator = t.indicator AND cm.unit_code = t.unit_code AND cm.boundary = t.boundary
         AND cm.period <= make_date(t.target_year, 12, 1)
         AND cm.denominator IS NOT NULL
+    JOIN stg_boundaries AS b
+        ON b.boundary = cm.boundary AND b.reference_boundary = t.target_boundary
         AND (b.valid_from IS NULL OR cm.period >= b.valid_from)
         AND (b.valid_to IS NULL OR cm.period <= b.valid_to)
 ),
 latest AS (
-    SELECT indicator, unit_code, target_year, MAX(period) AS as_of
+    SELECT indicator, unit_code, target_year, target_boundary, MAX(period) AS as_of
     FROM target_months
-    GROUP BY indicator, unit_code, target_year
+    GROUP BY indicator, unit_code, target_year, target_boundary
 ),
 current AS (
     SELECT
-        t.indicator, t.unit_code, t.target_year, t.target_rate, t.target_persons, t.boundary,
-        t.source, l.as_of,
+        t.indicator, t.unit_code, t.target_year, t.target_rate, t.target_persons,
+        t.target_boundary, t.boundary, t.source, l.as_of,
         cm.rate AS actual_rate, cm.numerator, cm.denominator,
         (t.target_year * 12 + 12)
             - CAST(date_part('year', l.as_of) * 12 + date_part('month', l.as_of) AS INT) AS months_left,
         CAST(year_ago.numerator - cm.numerator AS DOUBLE) AS minus_net_12m
     FROM targets AS t
     LEFT JOIN latest AS l
-        ON l.indicator = t.indicator AND l.unit_code = t.unit_code AND l.target_year = t.target_year
+        ON l.indicator = t.indicator AND l.unit_code = t.unit_code
+        AND l.target_year = t.target_year AND l.target_boundary = t.target_boundary
     LEFT JOIN coverage_monthly AS cm
-        ON cm.indicator = t.indicator AND cm.unit_code = t.unit_code AND cm.period = l.as_of
+        ON cm.indicator = t.indicator AND cm.unit_code = t.unit_code AND cm.boundary = t.boundary
+        AND cm.period = l.as_of
     LEFT JOIN coverage_monthly AS year_ago
         ON year_ago.indicator = t.indicator AND year_ago.unit_code = t.unit_code
+        AND year_ago.boundary = t.boundary
         AND year_ago.period = CAST(l.as_of - INTERVAL '12 months' AS DATE)
 ),
 measured AS (
@@ -81,6 +92,7 @@ SELECT
     indicator,
     unit_code,
     target_year,
+    target_boundary,
     boundary,
     target_rate,
     target_persons,

@@ -18,7 +18,8 @@
 -- period = "First day of the month of the extract."
 -- person = "Pseudonym of the person, resolved through stg_person_links."
 -- office = "Office whose record was kept (the lowest code)."
--- district_code = "District of the kept record."
+-- district_code = "District of the kept record (the office where the extract has no district)."
+-- commune_code = "Commune of the kept record."
 -- sex = "M or F."
 -- birth_month = "First day of the birth month (1 January for a birth year alone)."
 -- age_months = "Completed months of age at the end of the month: a person reaches an age on the last day of the month in which they reach it."
@@ -27,7 +28,7 @@
 -- [[tests]]
 -- unique = ["period", "person"]
 -- [[tests]]
--- not_null = ["period", "person", "district_code", "past_retirement_age"]
+-- not_null = ["period", "person", "district_code", "commune_code", "past_retirement_age"]
 WITH -- A record that carries the 10-digit code is its own person; only the few that carry just the
 -- number are joined with the links. Joining every record instead made the join's output end in
 -- one batch of every unmatched record, larger than a sort may hold at the province's size.
@@ -76,6 +77,7 @@ counted AS (
         b.resolved_person AS person,
         b.office,
         COALESCE(b.district_code, b.office) AS district_code,
+        b.commune_code,
         b.sex,
         b.birth_month
     FROM winners AS w
@@ -90,6 +92,7 @@ aged AS (
         person,
         office,
         district_code,
+        commune_code,
         sex,
         birth_month,
         CAST(
@@ -103,6 +106,7 @@ SELECT
     a.person,
     a.office,
     a.district_code,
+    a.commune_code,
     a.sex,
     a.birth_month,
     a.age_months,

@@ -1,80 +1,81 @@
--- description = "Persons counted by each indicator in each unit (the province and each district) and month, with the previous month's count and the persons counted in both. Built a month at a time from that month's and the previous month's members; the marts read these counts instead of counting distinct persons over the whole history."
+-- description = "Persons counted by each indicator in each unit and month, on both boundaries (as_of_period: the month's own province, districts and communes; current: today's), with the previous month's count and the persons counted in both. Built a month at a time from that month's and the previous month's members: the persons are first counted by the communes they were in both months, and those counts are placed in units through stg_unit_rollup."
 -- tags = ["staging", "coverage"]
 -- partition_by = "period"
 -- # Each month also reads the month before: a restated month rebuilds the next one too.
 -- period_window = [-1, 0]
 -- [columns]
 -- period = "First day of the month."
--- unit_code = "GSO code of the province or district."
+-- boundary = "as_of_period or current."
+-- unit_code = "GSO code of the unit."
+-- unit_level = "province, district or commune."
 -- indicator = "The indicator, as in stg_indicator_members."
--- persons = "Distinct persons counted in the unit and month: a person assigned to two districts counts in each, and once in the province (0 when none)."
+-- persons = "Distinct persons counted in the unit and month (0 when none): each person once, in the units of the commune they are assigned to."
 -- previous_persons = "Persons counted in the unit the previous month (0 when none)."
 -- retained = "Persons counted in the unit both this month and the previous month."
 -- [[tests]]
--- unique = ["period", "unit_code", "indicator"]
+-- unique = ["period", "boundary", "unit_code", "unit_level", "indicator"]
 -- [[tests]]
--- not_null = ["period", "unit_code", "indicator", "persons", "previous_persons", "retained"]
-WITH province AS (
-    SELECT MIN(unit_code) AS unit_code FROM reference.geography WHERE level = 'province'
-),
--- Every member as of its month (now = 1) and, shifted a month on, as of the next (now = 0).
-marks AS (
-    SELECT period, indicator, district_code, person, 1 AS now FROM stg_indicator_members
-    UNION ALL
-    SELECT CAST(period + INTERVAL '1 month' AS DATE), indicator, district_code, person, 0
-    FROM stg_indicator_members
-),
--- A district keeps a person assigned to it in both months.
-district_kept AS (
-    SELECT cur.period, cur.district_code AS unit_code, cur.indicator, COUNT(*) AS retained
+-- not_null = ["period", "boundary", "unit_code", "unit_level", "indicator", "persons", "previous_persons", "retained"]
+WITH pairs AS (
+    SELECT
+        COALESCE(cur.period, CAST(prev.period + INTERVAL '1 month' AS DATE)) AS period,
+        COALESCE(cur.indicator, prev.indicator) AS indicator,
+        cur.commune_code AS commune_now,
+        prev.commune_code AS commune_before
     FROM stg_indicator_members AS cur
-    JOIN stg_indicator_members AS prev
+    FULL OUTER JOIN stg_indicator_members AS prev
         ON prev.indicator = cur.indicator AND prev.person = cur.person
-        AND prev.district_code = cur.district_code
         AND CAST(prev.period + INTERVAL '1 month' AS DATE) = cur.period
-    GROUP BY cur.period, cur.district_code, cur.indicator
 ),
-districts AS (
-    SELECT
-        c.period,
-        c.unit_code,
-        c.indicator,
-        c.persons,
-        c.previous_persons,
-        COALESCE(k.retained, 0) AS retained
-    FROM (
-        SELECT
-            period,
-            district_code AS unit_code,
-            indicator,
-            SUM(now) AS persons,
-            SUM(1 - now) AS previous_persons
-        FROM marks
-        GROUP BY period, district_code, indicator
-    ) AS c
-    LEFT JOIN district_kept AS k
-        ON k.period = c.period AND k.unit_code = c.unit_code AND k.indicator = c.indicator
+-- Persons by where they were this month and the month before: few rows, whatever the size.
+moves AS (
+    SELECT period, indicator, commune_now, commune_before, COUNT(*) AS persons
+    FROM pairs
+    GROUP BY period, indicator, commune_now, commune_before
 ),
--- The province counts a person once, whichever districts: one row per person and month.
-persons AS (
-    SELECT period, indicator, MAX(now) AS counted, 1 - MIN(now) AS counted_before
-    FROM marks
-    GROUP BY period, indicator, person
+placed_now AS (
+    SELECT m.period, m.indicator, m.commune_now, m.commune_before, m.persons,
+        r.boundary, r.unit_code, r.unit_level
+    FROM moves AS m
+    JOIN stg_unit_rollup AS r
+        ON r.commune_code = m.commune_now
+        AND (r.valid_from IS NULL OR r.valid_from <= CAST(m.period + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
+        AND (r.valid_to IS NULL OR r.valid_to >= m.period)
 ),
-provinces AS (
-    SELECT
-        m.period,
-        p.unit_code,
-        m.indicator,
-        SUM(m.counted) AS persons,
-        SUM(m.counted_before) AS previous_persons,
-        SUM(m.counted * m.counted_before) AS retained
-    FROM persons AS m
-    CROSS JOIN province AS p
-    GROUP BY m.period, p.unit_code, m.indicator
+placed_before AS (
+    SELECT m.period, m.indicator, m.commune_now, m.commune_before, m.persons,
+        r.boundary, r.unit_code, r.unit_level
+    FROM moves AS m
+    JOIN stg_unit_rollup AS r
+        ON r.commune_code = m.commune_before
+        AND (r.valid_from IS NULL OR r.valid_from <= CAST(m.period - INTERVAL '1 day' AS DATE))
+        AND (r.valid_to IS NULL OR r.valid_to >= CAST(m.period - INTERVAL '1 month' AS DATE))
+),
+counts AS (
+    SELECT period, indicator, boundary, unit_code, unit_level, persons AS now, 0 AS before, 0 AS kept
+    FROM placed_now
+    UNION ALL
+    SELECT period, indicator, boundary, unit_code, unit_level, 0, persons, 0
+    FROM placed_before
+    UNION ALL
+    -- Kept: in the same unit both months.
+    SELECT n.period, n.indicator, n.boundary, n.unit_code, n.unit_level, 0, 0, n.persons
+    FROM placed_now AS n
+    JOIN placed_before AS b
+        ON b.period = n.period AND b.indicator = n.indicator
+        AND b.commune_now = n.commune_now AND b.commune_before = n.commune_before
+        AND b.boundary = n.boundary AND b.unit_code = n.unit_code AND b.unit_level = n.unit_level
 )
-SELECT period, unit_code, indicator, CAST(persons AS BIGINT) AS persons,
-    CAST(previous_persons AS BIGINT) AS previous_persons, CAST(retained AS BIGINT) AS retained
-FROM (SELECT * FROM districts UNION ALL SELECT * FROM provinces) AS counts
+SELECT
+    period,
+    boundary,
+    unit_code,
+    unit_level,
+    indicator,
+    CAST(SUM(now) AS BIGINT) AS persons,
+    CAST(SUM(before) AS BIGINT) AS previous_persons,
+    CAST(SUM(kept) AS BIGINT) AS retained
+FROM counts
 -- Only months that have members (not the month after the last).
 WHERE period IN (SELECT DISTINCT period FROM stg_indicator_members)
+GROUP BY period, boundary, unit_code, unit_level, indicator

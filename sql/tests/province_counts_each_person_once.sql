@@ -1,11 +1,14 @@
--- A province numerator never exceeds the sum of its districts' numerators, and never falls
--- below the largest district: persons are counted once at province level.
-WITH districts AS (
-    SELECT period, indicator, SUM(numerator) AS total, MAX(numerator) AS largest
-    FROM coverage_monthly WHERE unit_level = 'district'
-    GROUP BY period, indicator
+-- Every person is counted once, in the units of one commune: on each boundary, the provinces'
+-- numerators add up to the communes' numerators, and no district exceeds its province.
+WITH totals AS (
+    SELECT period, boundary, indicator,
+        SUM(CASE WHEN unit_level = 'province' THEN numerator ELSE 0 END) AS provinces,
+        SUM(CASE WHEN unit_level = 'commune' THEN numerator ELSE 0 END) AS communes,
+        MAX(CASE WHEN unit_level = 'district' THEN numerator ELSE 0 END) AS largest_district,
+        MAX(CASE WHEN unit_level = 'province' THEN numerator ELSE 0 END) AS largest_province
+    FROM coverage_monthly
+    GROUP BY period, boundary, indicator
 )
-SELECT p.period, p.indicator, p.numerator, d.total, d.largest
-FROM coverage_monthly AS p
-JOIN districts AS d ON d.period = p.period AND d.indicator = p.indicator
-WHERE p.unit_level = 'province' AND (p.numerator > d.total OR p.numerator < d.largest)
+SELECT period, boundary, indicator, provinces, communes, largest_district
+FROM totals
+WHERE provinces <> communes OR largest_district > largest_province

@@ -348,3 +348,79 @@ fn every_example_form_is_read() {
         ]
     );
 }
+
+#[test]
+fn a_warehouse_of_version_1_takes_the_new_reference_columns_and_builds() {
+    use std::sync::Arc;
+
+    use ansinh_warehouse::{TableSpec, WriteMode};
+    use arrow::array::{Float64Array, Int32Array, RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+    fn targets_of_version_1() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("indicator", DataType::Utf8, false),
+            Field::new("unit_code", DataType::Utf8, false),
+            Field::new("year", DataType::Int32, false),
+            Field::new("target_rate", DataType::Float64, false),
+            Field::new("source", DataType::Utf8, true),
+        ]))
+    }
+    let site = Site::new();
+    site.generate("2024-01", "2024-01", 0.01, false);
+    assert_eq!(site.ingest(&[]).code, 0);
+    // reference.targets as a warehouse of version 1 stored it: no boundary, no target_persons,
+    // and the same file recorded as loaded.
+    let warehouse = site.open();
+    let spec = TableSpec {
+        name: "reference/targets",
+        schema: targets_of_version_1,
+        partitions: &[],
+    };
+    let batch = RecordBatch::try_new(
+        targets_of_version_1(),
+        vec![
+            Arc::new(StringArray::from(vec!["si_coverage"])),
+            Arc::new(StringArray::from(vec!["56"])),
+            Arc::new(Int32Array::from(vec![2025])),
+            Arc::new(Float64Array::from(vec![0.45])),
+            Arc::new(StringArray::from(vec![Some("Resolution 28-NQ/TW")])),
+        ],
+    )
+    .unwrap();
+    crate::common::runtime()
+        .block_on(warehouse.write(&spec, vec![batch], WriteMode::Overwrite, Vec::new()))
+        .unwrap();
+    let columns = |site: &Site| {
+        crate::common::runtime()
+            .block_on(site.open().stored_columns("reference/targets"))
+            .unwrap()
+            .unwrap()
+    };
+    assert!(!columns(&site).contains(&"boundary".to_string()));
+
+    // The next load rewrites the table in today's schema although its file did not change,
+    // and the models build over it.
+    let out = site.ingest(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(columns(&site).contains(&"boundary".to_string()));
+    assert!(columns(&site).contains(&"target_persons".to_string()));
+    let outcomes = rows(&site.query(
+        "SELECT outcome FROM _loads WHERE kind = 'reference' AND office = 'targets' ORDER BY loaded_at",
+    ));
+    assert_eq!(outcomes, vec![vec!["loaded"], vec!["restated"]]);
+    let mut build = site.command();
+    build.arg("build");
+    let out = crate::common::run(build);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut goals = site.command();
+    goals.args([
+        "sql",
+        "--format",
+        "csv",
+        "SELECT COUNT(*) AS n FROM goal_progress WHERE target_boundary = 'before_2025_07'",
+    ]);
+    let out = crate::common::run(goals);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_ne!(out.stdout.lines().nth(1), Some("0"), "{}", out.stdout);
+}

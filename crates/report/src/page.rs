@@ -169,8 +169,10 @@ impl ReportData {
         let b = query(
             ctx,
             "coverage_monthly",
+            // Today's units, continuous across July 2025.
             "SELECT CAST(period AS VARCHAR) AS month, unit_code, indicator, rate \
-             FROM coverage_monthly ORDER BY period",
+             FROM coverage_monthly WHERE boundary = 'current' AND unit_level <> 'commune' \
+             ORDER BY period",
         )
         .await?;
         let coverage: Vec<CoverageRow> = text(strings(&b, "month")?)
@@ -234,7 +236,7 @@ impl ReportData {
             "pension_receipt_monthly",
             &format!(
                 "SELECT CAST(period AS VARCHAR) AS month, sex, rate FROM pension_receipt_monthly \
-                 WHERE unit_code = '{}' ORDER BY period, sex",
+                 WHERE boundary = 'current' AND unit_code = '{}' ORDER BY period, sex",
                 province.code.replace('\'', "''")
             ),
         )
