@@ -1,4 +1,4 @@
--- description = "Persons counted by each indicator in each unit and month, on both boundaries (as_of_period: the month's own province, districts and communes; current: today's), with the previous month's count and the persons counted in both. Built a month at a time from that month's and the previous month's members: the persons are first counted by the communes they were in both months, and those counts are placed in units through stg_unit_rollup."
+-- description = "Persons counted by each indicator in each unit and month, on both boundaries (as_of_period: the month's own province, districts and communes; current: today's), with the previous month's count and the persons counted in both. Built a month at a time from that month's and the previous month's members: persons are first counted by commune, and those retained by their pair of communes (this month, last month); those few counts are placed in units through stg_unit_rollup."
 -- tags = ["staging", "coverage"]
 -- partition_by = "period"
 -- # Each month also reads the month before: a restated month rebuilds the next one too.
@@ -16,40 +16,52 @@
 -- unique = ["period", "boundary", "unit_code", "unit_level", "indicator"]
 -- [[tests]]
 -- not_null = ["period", "boundary", "unit_code", "unit_level", "indicator", "persons", "previous_persons", "retained"]
-WITH pairs AS (
-    SELECT
-        COALESCE(cur.period, CAST(prev.period + INTERVAL '1 month' AS DATE)) AS period,
-        COALESCE(cur.indicator, prev.indicator) AS indicator,
-        cur.commune_code AS commune_now,
-        prev.commune_code AS commune_before
+-- # Persons counted in both months, by their two communes: the one join at person level.
+WITH stayed AS (
+    SELECT cur.period, cur.indicator, cur.commune_code AS commune_now,
+        prev.commune_code AS commune_before, COUNT(*) AS persons
     FROM stg_indicator_members AS cur
-    FULL OUTER JOIN stg_indicator_members AS prev
+    JOIN stg_indicator_members AS prev
         ON prev.indicator = cur.indicator AND prev.person = cur.person
         AND CAST(prev.period + INTERVAL '1 month' AS DATE) = cur.period
+    GROUP BY cur.period, cur.indicator, cur.commune_code, prev.commune_code
 ),
--- Persons by where they were this month and the month before: few rows, whatever the size.
-moves AS (
-    SELECT period, indicator, commune_now, commune_before, COUNT(*) AS persons
-    FROM pairs
-    GROUP BY period, indicator, commune_now, commune_before
+-- Persons by commune, as of their month and, shifted a month on, as of the next.
+by_commune AS (
+    SELECT period, indicator, commune_code, COUNT(*) AS persons
+    FROM stg_indicator_members
+    GROUP BY period, indicator, commune_code
 ),
 placed_now AS (
-    SELECT m.period, m.indicator, m.commune_now, m.commune_before, m.persons,
-        r.boundary, r.unit_code, r.unit_level
-    FROM moves AS m
+    SELECT c.period, c.indicator, r.boundary, r.unit_code, r.unit_level, c.persons
+    FROM by_commune AS c
     JOIN stg_unit_rollup AS r
-        ON r.commune_code = m.commune_now
-        AND (r.valid_from IS NULL OR r.valid_from <= CAST(m.period + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
-        AND (r.valid_to IS NULL OR r.valid_to >= m.period)
+        ON r.commune_code = c.commune_code
+        AND (r.valid_from IS NULL OR r.valid_from <= CAST(c.period + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
+        AND (r.valid_to IS NULL OR r.valid_to >= c.period)
 ),
 placed_before AS (
-    SELECT m.period, m.indicator, m.commune_now, m.commune_before, m.persons,
-        r.boundary, r.unit_code, r.unit_level
-    FROM moves AS m
+    SELECT CAST(c.period + INTERVAL '1 month' AS DATE) AS period, c.indicator,
+        r.boundary, r.unit_code, r.unit_level, c.persons
+    FROM by_commune AS c
     JOIN stg_unit_rollup AS r
-        ON r.commune_code = m.commune_before
-        AND (r.valid_from IS NULL OR r.valid_from <= CAST(m.period - INTERVAL '1 day' AS DATE))
-        AND (r.valid_to IS NULL OR r.valid_to >= CAST(m.period - INTERVAL '1 month' AS DATE))
+        ON r.commune_code = c.commune_code
+        AND (r.valid_from IS NULL OR r.valid_from <= CAST(c.period + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
+        AND (r.valid_to IS NULL OR r.valid_to >= c.period)
+),
+-- Kept in a unit: both communes are in it.
+kept AS (
+    SELECT s.period, s.indicator, n.boundary, n.unit_code, n.unit_level, s.persons
+    FROM stayed AS s
+    JOIN stg_unit_rollup AS n
+        ON n.commune_code = s.commune_now
+        AND (n.valid_from IS NULL OR n.valid_from <= CAST(s.period + INTERVAL '1 month' - INTERVAL '1 day' AS DATE))
+        AND (n.valid_to IS NULL OR n.valid_to >= s.period)
+    JOIN stg_unit_rollup AS b
+        ON b.commune_code = s.commune_before
+        AND (b.valid_from IS NULL OR b.valid_from <= CAST(s.period - INTERVAL '1 day' AS DATE))
+        AND (b.valid_to IS NULL OR b.valid_to >= CAST(s.period - INTERVAL '1 month' AS DATE))
+        AND b.boundary = n.boundary AND b.unit_code = n.unit_code AND b.unit_level = n.unit_level
 ),
 counts AS (
     SELECT period, indicator, boundary, unit_code, unit_level, persons AS now, 0 AS before, 0 AS kept
@@ -58,13 +70,8 @@ counts AS (
     SELECT period, indicator, boundary, unit_code, unit_level, 0, persons, 0
     FROM placed_before
     UNION ALL
-    -- Kept: in the same unit both months.
-    SELECT n.period, n.indicator, n.boundary, n.unit_code, n.unit_level, 0, 0, n.persons
-    FROM placed_now AS n
-    JOIN placed_before AS b
-        ON b.period = n.period AND b.indicator = n.indicator
-        AND b.commune_now = n.commune_now AND b.commune_before = n.commune_before
-        AND b.boundary = n.boundary AND b.unit_code = n.unit_code AND b.unit_level = n.unit_level
+    SELECT period, indicator, boundary, unit_code, unit_level, 0, 0, persons
+    FROM kept
 )
 SELECT
     period,

@@ -107,8 +107,11 @@ pub struct QualityRow {
 pub struct ReportData {
     /// The province.
     pub province: Unit,
-    /// Its districts.
+    /// Its units below the province today: districts, or communes where there are no
+    /// districts any more (from July 2025).
     pub districts: Vec<Unit>,
+    /// What those units are: `district` or `commune`.
+    pub local_level: String,
     /// Coverage rates, by period.
     pub coverage: Vec<CoverageRow>,
     /// Progress toward the targets.
@@ -140,13 +143,14 @@ fn month(date: &str) -> String {
     date.chars().take(7).collect()
 }
 
+/// The units of `level` that exist today (open validity), each once.
 async fn units(ctx: &SessionContext, level: &str) -> Result<Vec<Unit>> {
     let batches = query(
         ctx,
         "reference.geography",
         &format!(
-            "SELECT unit_code, name FROM reference.geography WHERE level = '{level}' \
-             ORDER BY unit_code"
+            "SELECT unit_code, MIN(name) AS name FROM reference.geography \
+             WHERE level = '{level}' AND valid_to IS NULL GROUP BY unit_code ORDER BY unit_code"
         ),
     )
     .await?;
@@ -164,7 +168,10 @@ impl ReportData {
             .into_iter()
             .next()
             .ok_or_else(|| Error::Empty("reference.geography has no province".into()))?;
-        let districts = units(ctx, "district").await?;
+        let (mut districts, mut local_level) = (units(ctx, "district").await?, "district");
+        if districts.is_empty() {
+            (districts, local_level) = (units(ctx, "commune").await?, "commune");
+        }
 
         let b = query(
             ctx,
@@ -279,6 +286,7 @@ impl ReportData {
         Ok(Self {
             province,
             districts,
+            local_level: local_level.to_string(),
             coverage,
             goals,
             pension,
@@ -298,6 +306,9 @@ struct Target {
     label: String,
     value: f64,
 }
+
+/// The first month of the merged province.
+const MERGER_MONTH: &str = "2025-07";
 
 /// An SVG line chart of fractions shown in percent.
 fn line_chart(
@@ -357,6 +368,22 @@ fn line_chart(
             );
         }
     }
+    // The merger of 1 July 2025: the series is on today's units on both sides of it.
+    if let Some(i) = months
+        .iter()
+        .position(|m| m == MERGER_MONTH)
+        .filter(|&i| i > 0)
+    {
+        let _ = write!(
+            svg,
+            "<line x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{top}\" y2=\"{y2:.1}\" class=\"merger\"/>\
+             <text x=\"{tx:.1}\" y=\"{ty:.1}\" class=\"axis\">{MERGER_MONTH}: merged province</text>",
+            xx = x(i),
+            y2 = top + plot_h,
+            tx = x(i) + 3.0,
+            ty = top + 10.0,
+        );
+    }
     for target in targets {
         let _ = write!(
             svg,
@@ -411,6 +438,7 @@ h1{margin-bottom:.2rem}.note{color:#555}section{margin-top:2rem}\
 svg.chart{background:#fff;border:1px solid #ddd}\
 svg .title{font-size:13px;font-weight:600}svg .axis{font-size:10px;fill:#555}\
 svg .grid{stroke:#eee}svg .target{stroke:#444;stroke-dasharray:5 4}\
+svg .merger{stroke:#999;stroke-dasharray:2 3}\
 svg .target-label,svg .series-label{font-size:10px}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}\
 th{background:#f2f2f2}td.text{text-align:left}\
@@ -501,8 +529,9 @@ pub fn render(data: &ReportData) -> String {
     for (indicator, title) in [INDICATORS[0], INDICATORS[4]] {
         let _ = writeln!(
             html,
-            "<section id=\"districts-{indicator}\"><h2>{} by district</h2><div class=\"grid-charts\">",
-            escape(title)
+            "<section id=\"districts-{indicator}\"><h2>{} by {}</h2><div class=\"grid-charts\">",
+            escape(title),
+            escape(&data.local_level)
         );
         for d in &data.districts {
             let Some(values) = rate.get(&(d.code.as_str(), indicator)) else {
@@ -641,6 +670,7 @@ mod tests {
         let data = ReportData {
             province: unit("56", "Khánh Hòa <&>"),
             districts: vec![unit("568", "Nha Trang")],
+            local_level: "district".into(),
             coverage,
             goals: vec![GoalRow {
                 indicator: "si_coverage".into(),
@@ -687,5 +717,22 @@ mod tests {
         );
         assert!(page.contains("<td>9</td><td>1000</td><td>3</td>"));
         assert!(!page.contains("<script"), "no scripts");
+        assert!(!page.contains("merged province"), "no merger in 2024");
+    }
+
+    #[test]
+    fn a_series_across_july_2025_marks_the_merger() {
+        let months = ["2025-06", "2025-07", "2025-08"];
+        let series = [Series {
+            label: "actual".into(),
+            values: vec![Some(0.3), Some(0.31), Some(0.32)],
+        }];
+        let months: Vec<String> = months.iter().map(|m| m.to_string()).collect();
+        let svg = line_chart("SI", &months, &series, &[], (660.0, 270.0));
+        assert_eq!(svg.matches("class=\"merger\"").count(), 1);
+        assert!(svg.contains("2025-07: merged province"));
+        // A series starting in July has nothing to mark.
+        let svg = line_chart("SI", &months[1..], &series, &[], (660.0, 270.0));
+        assert!(!svg.contains("class=\"merger\""));
     }
 }
