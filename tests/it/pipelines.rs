@@ -330,6 +330,59 @@ fn a_missing_office_does_what_the_completeness_policy_says() {
 }
 
 #[test]
+fn a_grassroots_office_missing_in_october_is_reported_under_each_policy() {
+    // The version-2 reference data: from July 2025 the grassroots offices 56CS01 and 56CS02
+    // send participants; BTXH56 sends social pensions only, so it is not expected here.
+    let site = Site::new();
+    let reference = site.landing().join("reference");
+    std::fs::create_dir_all(&reference).unwrap();
+    for entry in std::fs::read_dir(Path::new(ROOT).join("tests/fixtures/reference-v2")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, reference.join(path.file_name().unwrap())).unwrap();
+    }
+    let month = site.landing().join("2025-10");
+    std::fs::create_dir_all(&month).unwrap();
+    std::fs::write(
+        month.join("56CS01_2025-10_participants.csv"),
+        "Mã số BHXH,Họ và tên,Ngày sinh,Giới tính,Loại hình,Trạng thái,Mã xã,Mã đơn vị,Mức đóng,Đóng đến tháng,Mã đối tượng\n\
+         056143464097,A,01/01/1960,0,BHYT,1,23501,,,,GD\n",
+    )
+    .unwrap();
+    for (policy, code, status, loaded) in [
+        ("wait", 0, "waiting", "0"),
+        ("partial", 0, "partial", "1"),
+        ("require", 1, "data_failed", "0"),
+    ] {
+        let pipes = pipelines(
+            &site,
+            policy,
+            &["participants"],
+            &format!("completeness = \"{policy}\""),
+        );
+        let wh = site.path().join(format!("wh-{policy}"));
+        let (out, record) = run_json(&site, &wh, &pipes, &[]);
+        assert_eq!(out.code, code, "{policy}: {}", out.stderr);
+        assert_eq!(record["status"], status, "{policy}: {record:#}");
+        let step = record["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["step"] == "ingest")
+            .unwrap();
+        assert_eq!(
+            step["missing_offices"],
+            serde_json::json!(["56CS02"]),
+            "{policy}"
+        );
+        let offices = query(
+            &wh,
+            "SELECT COUNT(DISTINCT office) FROM participants WHERE period = '2025-10'",
+        );
+        assert_eq!(offices[0][0], loaded, "{policy}");
+    }
+}
+
+#[test]
 fn a_backfill_goes_on_past_a_failed_period_unless_fail_fast() {
     let site = Site::new();
     site.generate("2024-01", "2024-03", 0.01, false);
