@@ -484,6 +484,30 @@ impl Offices {
                 format!("old_code {old}: shares sum to {sum}, not 1"),
             ));
         }
+        // A commune that ended (and whose code was not given a later row) must say where its
+        // records go, or they would count in no unit of today.
+        let lines = sums.values().map(|(line, _)| *line).max().unwrap_or(1);
+        let ended = units.iter().find(|u| {
+            u.level == UnitLevel::Commune
+                && u.valid_to.is_some()
+                && !sums.contains_key(&u.code)
+                && !units.iter().any(|later| {
+                    later.code == u.code
+                        && later.level == UnitLevel::Commune
+                        && later.valid_to.is_none()
+                })
+        });
+        if let Some(u) = ended {
+            let to = u.valid_to.map(|d| d.to_string()).unwrap_or_default();
+            return Err(reference_error(
+                &file,
+                lines + 1,
+                format!(
+                    "commune {} ended on {to} (geography.csv) and has no row here: where do its records go?",
+                    u.code
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -764,6 +788,20 @@ mod tests {
         assert_eq!(
             offices.csv("commune_crosswalk").unwrap(),
             "old_code,new_code,share\n"
+        );
+    }
+
+    #[test]
+    fn every_commune_that_ended_is_in_the_crosswalk() {
+        let shares = "old_code,new_code,share\n22300,23501,1\n";
+        let err = load(&[("commune_crosswalk.csv", shares)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(
+                "commune_crosswalk.csv:3: commune 22301 ended on 2025-06-30 (geography.csv) and has no row here: where do its records go?"
+            ),
+            "{err}"
         );
     }
 
