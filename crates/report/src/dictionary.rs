@@ -148,12 +148,33 @@ pub async fn entries(project: &Project, ctx: &SessionContext) -> Result<Vec<Entr
     Ok(out)
 }
 
+/// What the `boundary` of the marts means, with a query for each.
+const BOUNDARIES: [&str; 2] = [
+    "as_of_period: each month on the units it had (old Khanh Hoa 56, Ninh Thuan 58 and their \
+     districts until June 2025; the merged 56 and its communes after), with the denominators of \
+     reference boundary before_2025_07, then from_2025_07.",
+    "current: every month on today's units (56 is the merged province in every month, each \
+     person counted once; old communes go to today's through reference.commune_crosswalk), with \
+     the denominators of from_2025_07. Trends read it: it is continuous across July 2025.",
+];
+const BOUNDARY_QUERIES: [&str; 2] = [
+    "SELECT period, unit_code, rate FROM coverage_monthly WHERE boundary = 'as_of_period' \
+     AND unit_level = 'province' AND indicator = 'hi_coverage' ORDER BY period, unit_code",
+    "SELECT period, numerator, rate, complete FROM coverage_monthly WHERE boundary = 'current' \
+     AND unit_code = '56' AND indicator = 'si_compulsory_coverage' ORDER BY period",
+];
+
 /// The dictionary in Markdown.
 pub fn markdown(entries: &[Entry]) -> String {
     let mut out = String::from(
         "# Data dictionary\n\nEvery table of the warehouse and every model of `sql/`: columns, \
          types, descriptions and lineage. Written by `ansinh docs`.\n\n",
     );
+    out.push_str("Marts that report units have a `boundary`:\n\n");
+    for (meaning, query) in BOUNDARIES.iter().zip(BOUNDARY_QUERIES) {
+        out.push_str(&format!("- {meaning}\n\n  ```sql\n  {query}\n  ```\n"));
+    }
+    out.push('\n');
     for e in entries {
         out.push_str(&format!("- [{}](#{})\n", e.name, e.name.replace('.', "")));
     }
@@ -204,8 +225,17 @@ pub fn html(entries: &[Entry]) -> String {
          th{background:#f2f2f2}code{font-size:.95em}.kind{color:#555}section{margin-top:2rem}\
          </style></head><body>\n<h1>Data dictionary</h1>\n<p>Every table of the warehouse and \
          every model of <code>sql/</code>: columns, types, descriptions and lineage. Written by \
-         <code>ansinh docs</code>.</p>\n<ul>\n",
+         <code>ansinh docs</code>.</p>\n",
     );
+    out.push_str("<p>Marts that report units have a <code>boundary</code>:</p>\n<ul>\n");
+    for (meaning, query) in BOUNDARIES.iter().zip(BOUNDARY_QUERIES) {
+        out.push_str(&format!(
+            "<li>{}<pre><code>{}</code></pre></li>\n",
+            escape(meaning),
+            escape(query)
+        ));
+    }
+    out.push_str("</ul>\n<ul>\n");
     for e in entries {
         out.push_str(&format!(
             "<li><a href=\"#{0}\">{0}</a></li>\n",
