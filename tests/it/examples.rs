@@ -169,7 +169,7 @@ fn only_an_office_valid_in_the_month_that_sends_the_kind_may_deliver() {
             ),
         ]
     );
-    // Nothing of a refused file was read.
+    // No row of a refused file was parsed.
     let refused_rows =
         rows(&site.query("SELECT SUM(rows_read) FROM _loads WHERE outcome = 'refused'"));
     assert_eq!(refused_rows, vec![vec!["0"]]);

@@ -278,41 +278,7 @@ fn a_missing_office_does_what_the_completeness_policy_says() {
     let late = site.landing().join("2024-01/576_2024-01_participants.csv");
     let aside = site.path().join("late.csv");
     move_path(&late, &aside);
-    let offices = |wh: &Path| {
-        query(
-            wh,
-            "SELECT COUNT(DISTINCT office) FROM participants WHERE period = '2024-01'",
-        )[0][0]
-            .clone()
-    };
-    for (policy, code, status, loaded) in [
-        ("wait", 0, "waiting", "0"),
-        ("partial", 0, "partial", "8"),
-        ("require", 1, "data_failed", "0"),
-    ] {
-        let pipes = pipelines(
-            &site,
-            policy,
-            &["participants"],
-            &format!("completeness = \"{policy}\""),
-        );
-        let wh = site.path().join(format!("wh-{policy}"));
-        let (out, record) = run_json(&site, &wh, &pipes, &[]);
-        assert_eq!(out.code, code, "{policy}: {}", out.stderr);
-        assert_eq!(record["status"], status, "{policy}: {record:#}");
-        let step = record["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["step"] == "ingest")
-            .unwrap();
-        assert_eq!(
-            step["missing_offices"],
-            serde_json::json!(["576"]),
-            "{policy}"
-        );
-        assert_eq!(offices(&wh), loaded, "{policy}");
-    }
+    each_policy_reports_the_missing_office(&site, "2024-01", "576", "8");
     // The late office delivers: the waiting period is loaded whole.
     move_path(&aside, &late);
     let pipes = site.path().join("wait");
@@ -321,7 +287,11 @@ fn a_missing_office_does_what_the_completeness_policy_says() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(record["status"], "success");
     assert_eq!(record["files_loaded"], 9);
-    assert_eq!(offices(&wh), "9");
+    let offices = query(
+        &wh,
+        "SELECT COUNT(DISTINCT office) FROM participants WHERE period = '2024-01'",
+    );
+    assert_eq!(offices[0][0], "9");
     // An office whose file was archived after its load has delivered: nothing waits.
     std::fs::remove_file(&late).unwrap();
     let (out, record) = run_json(&site, &wh, &pipes, &[]);
@@ -348,19 +318,31 @@ fn a_grassroots_office_missing_in_october_is_reported_under_each_policy() {
          056143464097,A,01/01/1960,0,BHYT,1,23501,,,,GD\n",
     )
     .unwrap();
+    each_policy_reports_the_missing_office(&site, "2025-10", "56CS02", "1");
+}
+
+/// Runs the participants pipeline of `site` under each completeness policy, each into its own
+/// warehouse (`wh-<policy>`, pipelines in `<policy>/`), while `missing` has not delivered
+/// `period`: every run names it, and only `partial` loads the others (`partial_offices`).
+fn each_policy_reports_the_missing_office(
+    site: &Site,
+    period: &str,
+    missing: &str,
+    partial_offices: &str,
+) {
     for (policy, code, status, loaded) in [
         ("wait", 0, "waiting", "0"),
-        ("partial", 0, "partial", "1"),
+        ("partial", 0, "partial", partial_offices),
         ("require", 1, "data_failed", "0"),
     ] {
         let pipes = pipelines(
-            &site,
+            site,
             policy,
             &["participants"],
             &format!("completeness = \"{policy}\""),
         );
         let wh = site.path().join(format!("wh-{policy}"));
-        let (out, record) = run_json(&site, &wh, &pipes, &[]);
+        let (out, record) = run_json(site, &wh, &pipes, &[]);
         assert_eq!(out.code, code, "{policy}: {}", out.stderr);
         assert_eq!(record["status"], status, "{policy}: {record:#}");
         let step = record["steps"]
@@ -371,12 +353,12 @@ fn a_grassroots_office_missing_in_october_is_reported_under_each_policy() {
             .unwrap();
         assert_eq!(
             step["missing_offices"],
-            serde_json::json!(["56CS02"]),
+            serde_json::json!([missing]),
             "{policy}"
         );
         let offices = query(
             &wh,
-            "SELECT COUNT(DISTINCT office) FROM participants WHERE period = '2025-10'",
+            &format!("SELECT COUNT(DISTINCT office) FROM participants WHERE period = '{period}'"),
         );
         assert_eq!(offices[0][0], loaded, "{policy}");
     }

@@ -514,26 +514,16 @@ impl<'w> Ingestor<'w> {
         let delivery = &landed.delivery;
         let FileDigest { sha256, bytes } = digest;
 
-        // Only an office valid in the month that sends the kind may deliver it; nothing of
-        // the file is read.
+        // Only an office valid in the month that sends the kind may deliver it; the file is
+        // not parsed.
         if let Some(message) = self.geography.offices().refusal_message(
             &delivery.office,
             delivery.kind.name(),
             delivery.period,
         ) {
-            let record = self
-                .record(
-                    landed,
-                    &sha256,
-                    bytes,
-                    Outcome::Refused,
-                    None,
-                    Some(message),
-                )
-                .await?;
-            let record = LoadRecord { etag, ..record };
-            self.append_load(record.clone()).await?;
-            return Ok(report_from(landed, Outcome::Refused, &record));
+            return self
+                .refuse(landed, &sha256, bytes, etag, None, message)
+                .await;
         }
 
         let outcome = if previous.is_some() {
@@ -580,16 +570,9 @@ impl<'w> Ingestor<'w> {
                 return Err(Error::Bug(fault.to_string()));
             }
             (Err(unreadable), _) => {
-                let record = self
-                    .record(landed, &sha256, bytes, Outcome::Refused, None, None)
-                    .await?;
-                let record = LoadRecord { etag, ..record };
-                let record = LoadRecord {
-                    message: Some(unreadable.to_string()),
-                    ..record
-                };
-                self.append_load(record.clone()).await?;
-                return Ok(report_from(landed, Outcome::Refused, &record));
+                return self
+                    .refuse(landed, &sha256, bytes, etag, None, unreadable.to_string())
+                    .await;
             }
         };
         let reasons: BTreeMap<String, u64> = summary
@@ -611,19 +594,9 @@ impl<'w> Ingestor<'w> {
                 summary.reject_ratio() * 100.0,
                 self.options.max_reject_ratio * 100.0
             );
-            let record = self
-                .record(
-                    landed,
-                    &sha256,
-                    bytes,
-                    Outcome::Refused,
-                    Some(&summary),
-                    Some(message),
-                )
+            let mut report = self
+                .refuse(landed, &sha256, bytes, etag, Some(&summary), message)
                 .await?;
-            let record = LoadRecord { etag, ..record };
-            self.append_load(record.clone()).await?;
-            let mut report = report_from(landed, Outcome::Refused, &record);
             report.reasons = reasons;
             report.first_rejects = first_rejects(&summary);
             return Ok(report);
@@ -819,6 +792,31 @@ impl<'w> Ingestor<'w> {
             written,
             spills,
         })
+    }
+
+    /// Records `landed` as refused with `message`: the fact table is as it was.
+    async fn refuse(
+        &mut self,
+        landed: &LandedFile,
+        sha256: &str,
+        bytes: i64,
+        etag: Option<String>,
+        summary: Option<&ExtractSummary>,
+        message: String,
+    ) -> Result<LoadReport> {
+        let record = self
+            .record(
+                landed,
+                sha256,
+                bytes,
+                Outcome::Refused,
+                summary,
+                Some(message),
+            )
+            .await?;
+        let record = LoadRecord { etag, ..record };
+        self.append_load(record.clone()).await?;
+        Ok(report_from(landed, Outcome::Refused, &record))
     }
 
     async fn record(

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use ansinh_core::schema;
 use ansinh_extract::Geography;
-use arrow::array::{
-    ArrayRef, Date32Builder, Float64Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+use arrow::array::{ArrayRef, PrimitiveBuilder, RecordBatch, StringBuilder};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Date32Type, Float64Type, Int32Type, Int64Type, SchemaRef,
 };
-use arrow::datatypes::{DataType, SchemaRef};
 use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
@@ -246,59 +246,42 @@ pub fn read_csv(content: &[u8], schema: SchemaRef, file: &str) -> Result<RecordB
                 }
                 Arc::new(b.finish())
             }
-            DataType::Int32 => {
-                let mut b = Int32Builder::with_capacity(n);
-                for i in 0..n {
-                    match cell(i) {
-                        "" if field.is_nullable() => b.append_null(),
-                        "" => return Err(missing(i)),
-                        t => b.append_value(t.parse().map_err(|_| invalid(i, "a whole number"))?),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            DataType::Int64 => {
-                let mut b = Int64Builder::with_capacity(n);
-                for i in 0..n {
-                    match cell(i) {
-                        "" if field.is_nullable() => b.append_null(),
-                        "" => return Err(missing(i)),
-                        t => b.append_value(t.parse().map_err(|_| invalid(i, "a whole number"))?),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            DataType::Float64 => {
-                let mut b = Float64Builder::with_capacity(n);
-                for i in 0..n {
-                    match cell(i) {
-                        "" if field.is_nullable() => b.append_null(),
-                        "" => return Err(missing(i)),
-                        t => b.append_value(
-                            t.parse::<f64>()
-                                .ok()
-                                .filter(|v| v.is_finite())
-                                .ok_or_else(|| invalid(i, "a number"))?,
-                        ),
-                    }
-                }
-                Arc::new(b.finish())
-            }
-            DataType::Date32 => {
-                let mut b = Date32Builder::with_capacity(n);
-                for i in 0..n {
-                    match cell(i) {
-                        "" if field.is_nullable() => b.append_null(),
-                        "" => return Err(missing(i)),
-                        t => {
-                            let date = NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                                .map_err(|_| invalid(i, "a YYYY-MM-DD date"))?;
-                            b.append_value(arrow::datatypes::Date32Type::from_naive_date(date));
-                        }
-                    }
-                }
-                Arc::new(b.finish())
-            }
+            DataType::Int32 => primitive::<Int32Type>(
+                n,
+                field.is_nullable(),
+                &cell,
+                |t| t.parse().ok(),
+                &missing,
+                &|i| invalid(i, "a whole number"),
+            )?,
+            DataType::Int64 => primitive::<Int64Type>(
+                n,
+                field.is_nullable(),
+                &cell,
+                |t| t.parse().ok(),
+                &missing,
+                &|i| invalid(i, "a whole number"),
+            )?,
+            DataType::Float64 => primitive::<Float64Type>(
+                n,
+                field.is_nullable(),
+                &cell,
+                |t| t.parse::<f64>().ok().filter(|v| v.is_finite()),
+                &missing,
+                &|i| invalid(i, "a number"),
+            )?,
+            DataType::Date32 => primitive::<Date32Type>(
+                n,
+                field.is_nullable(),
+                &cell,
+                |t| {
+                    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                        .ok()
+                        .map(Date32Type::from_naive_date)
+                },
+                &missing,
+                &|i| invalid(i, "a YYYY-MM-DD date"),
+            )?,
             other => {
                 return Err(Error::Bug(format!(
                     "reference column {name} of type {other}"
@@ -320,4 +303,24 @@ pub fn read_csv(content: &[u8], schema: SchemaRef, file: &str) -> Result<RecordB
         ));
     }
     Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// A column of `n` cells parsed by `parse`: an empty cell is null where the column allows it.
+fn primitive<'c, T: ArrowPrimitiveType>(
+    n: usize,
+    nullable: bool,
+    cell: &dyn Fn(usize) -> &'c str,
+    parse: impl Fn(&str) -> Option<T::Native>,
+    missing: &dyn Fn(usize) -> Error,
+    invalid: &dyn Fn(usize) -> Error,
+) -> Result<ArrayRef> {
+    let mut b = PrimitiveBuilder::<T>::with_capacity(n);
+    for i in 0..n {
+        match cell(i) {
+            "" if nullable => b.append_null(),
+            "" => return Err(missing(i)),
+            t => b.append_value(parse(t).ok_or_else(|| invalid(i))?),
+        }
+    }
+    Ok(Arc::new(b.finish()))
 }
