@@ -87,7 +87,7 @@ fn files_of_statements_output_files_and_only_queries() {
     let out = sql(&site, &["-f", file.to_str().unwrap(), "--format", "csv"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.starts_with("office,n\n568,"), "{}", out.stdout);
-    assert_eq!(out.stdout.lines().count(), 10);
+    assert_eq!(out.stdout.lines().count(), 17);
 
     // Parquet to a file, read back.
     let parquet = site.path().join("offices.parquet");
@@ -107,7 +107,7 @@ fn files_of_statements_output_files_and_only_queries() {
         std::fs::File::open(&parquet).unwrap(),
     )
     .unwrap();
-    assert_eq!(reader.metadata().file_metadata().num_rows(), 9);
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 16);
     let out = sql(&site, &["--format", "parquet", "SELECT 1"]);
     assert_eq!(out.code, 2, "parquet needs --output");
 
@@ -234,7 +234,7 @@ fn the_shell_lists_describes_times_and_runs_multi_line_queries() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("| 568    |") && stdout.contains("(9 rows)"),
+        stdout.contains("| 568    |") && stdout.contains("(16 rows)"),
         "{stdout}"
     );
     assert!(stdout.contains("error:"), "DROP must be refused: {stdout}");
@@ -252,7 +252,7 @@ fn the_shell_lists_describes_times_and_runs_multi_line_queries() {
                 "SELECT COUNT(DISTINCT office) AS n FROM participants"
             ]
         )),
-        "9"
+        "16"
     );
 }
 
@@ -283,9 +283,9 @@ fn the_report_is_one_offline_page_whose_charts_have_content() {
     let html = std::fs::read_to_string(&page).unwrap();
     // Self-contained: no scripts, no fetched resources.
     assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
-    // Six province charts, nine districts for two indicators, pension by sex.
-    assert_eq!(html.matches("<svg").count(), 6 + 9 + 9 + 1, "{html}");
-    assert!(html.matches("<polyline").count() >= 6 + 18 + 2);
+    // Six province charts, today's 65 communes for two indicators, pension by sex.
+    assert_eq!(html.matches("<svg").count(), 6 + 65 + 65 + 1, "{html}");
+    assert!(html.matches("<polyline").count() >= 6 + 130 + 2);
     assert!(html.contains("class=\"target\""), "target lines");
     assert!(html.contains("<td class=\"text status\">"), "goal table");
     assert!(html.contains("id=\"quality\""));

@@ -153,7 +153,7 @@ fn azure_landing_and_warehouse_load_restate_and_refuse_as_on_a_local_disk() {
 
     let first = ok(ingest());
     assert!(
-        first.stdout.contains("deliveries: 18 loaded"),
+        first.stdout.contains("deliveries: 32 loaded"),
         "{}",
         first.stdout
     );
@@ -161,7 +161,7 @@ fn azure_landing_and_warehouse_load_restate_and_refuse_as_on_a_local_disk() {
     assert_eq!(counts(), expected);
     let again = ok(ingest());
     assert!(
-        again.stdout.contains("deliveries: 18 unchanged"),
+        again.stdout.contains("deliveries: 32 unchanged"),
         "{}",
         again.stdout
     );

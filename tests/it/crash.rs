@@ -39,7 +39,7 @@ fn loads_killed_at_random_points_leave_whole_office_months_and_resume() {
     assert!(status.success());
     let full = started.elapsed();
     let (expected, expected_loads) = content(&site.open());
-    assert_eq!(expected.len(), 9);
+    assert_eq!(expected.len(), 16);
 
     let mut seed: u64 = 0x5eed;
     let mut interrupted = 0;
@@ -131,17 +131,17 @@ fn a_failing_write_exits_3_and_the_next_run_completes() {
         "{:?}",
         partitions.keys()
     );
-    assert_eq!(partitions.len(), 9);
+    assert_eq!(partitions.len(), 16);
     // The storage recovers: the next run loads February and nothing else.
     std::fs::remove_file(&blocker).unwrap();
     let out = site.ingest(&["--kind", "participants"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("9 loaded") && out.stdout.contains("9 unchanged"),
+        out.stdout.contains("16 loaded") && out.stdout.contains("16 unchanged"),
         "{}",
         out.stdout
     );
-    assert_eq!(content(&warehouse).0.len(), 18);
+    assert_eq!(content(&warehouse).0.len(), 32);
 }
 
 #[test]

@@ -268,7 +268,7 @@ fn bad_reference_data_names_file_line_and_value_and_loads_nothing() {
 #[test]
 fn a_reference_directory_of_version_1_means_offices_are_districts() {
     let site = Site::new();
-    ansinh_sample::write_reference(&site.landing().join("reference"), 0.01).unwrap();
+    version_1_reference(&site.landing().join("reference"));
     let out = site.ingest(&[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let offices = rows(
@@ -295,6 +295,43 @@ fn a_reference_directory_of_version_1_means_offices_are_districts() {
         files.contains(&vec!["reference/offices.csv (derived)".to_string()]),
         "{files:?}"
     );
+}
+
+/// The generator's reference data as version 1 had it: no office registry or crosswalk, the
+/// units until June 2025 with open validity, no boundary or target_persons columns.
+fn version_1_reference(dir: &std::path::Path) {
+    ansinh_sample::write_reference(dir, 0.01).unwrap();
+    for file in ["offices.csv", "office_areas.csv", "commune_crosswalk.csv"] {
+        std::fs::remove_file(dir.join(file)).unwrap();
+    }
+    let rewrite = |file: &str, keep: &dyn Fn(&[&str]) -> Option<Vec<String>>| {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let mut out = keep(&header).unwrap().join(",") + "\n";
+        for line in lines {
+            if let Some(cells) = keep(&line.split(',').collect::<Vec<_>>()) {
+                out += &(cells.join(",") + "\n");
+            }
+        }
+        std::fs::write(dir.join(file), out).unwrap();
+    };
+    let owned = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    rewrite("geography.csv", &|c| match c[5] {
+        "valid_to" => Some(owned(c)),
+        "2025-06-30" => Some(owned(&[c[0], c[1], c[2], c[3], "", ""])),
+        _ => None,
+    });
+    for (file, columns) in [
+        ("population.csv", 5),
+        ("labor_force.csv", 3),
+        ("targets.csv", 5),
+    ] {
+        rewrite(file, &|c| {
+            (c[columns] == "boundary" || c[columns] == "before_2025_07")
+                .then(|| owned(&c[..columns]))
+        });
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ fn generated_sample_loads_to_the_manifest_counts_and_reloading_changes_nothing()
     let first = site.ingest(&[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert!(
-        first.stdout.contains("deliveries: 36 loaded"),
+        first.stdout.contains("deliveries: 64 loaded"),
         "{}",
         first.stdout
     );
@@ -28,16 +28,17 @@ fn generated_sample_loads_to_the_manifest_counts_and_reloading_changes_nothing()
     let loads = rows(&site.query(
         "SELECT file, rows_read, rows_loaded, rows_rejected FROM _loads WHERE kind <> 'reference'",
     ));
-    assert_eq!(loads.len(), 36);
+    assert_eq!(loads.len(), 64);
     for row in &loads {
         let n: Vec<i64> = row[1..].iter().map(|v| v.parse().unwrap()).collect();
         assert_eq!(n[0], n[1] + n[2], "{row:?}");
     }
 
-    // Calibration: January 2024 at scale 0.02 has 2% of the article's persons.
+    // Calibration: January 2024 at scale 0.02 has 2% of the article's persons in old Khanh
+    // Hoa (whose office codes sort before Ninh Thuan's 58x).
     let active = keyed_counts(&site.query(
         "SELECT scheme, COUNT(DISTINCT person) FROM participants \
-         WHERE period = '2024-01' AND status = 1 GROUP BY scheme",
+         WHERE period = '2024-01' AND status = 1 AND office < '58' GROUP BY scheme",
     ));
     let expected = [
         ("BHXH_BB", 182_809.0),
@@ -53,7 +54,7 @@ fn generated_sample_loads_to_the_manifest_counts_and_reloading_changes_nothing()
     let before = site.versions();
     let second = site.ingest(&[]);
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert!(second.stdout.contains("36 unchanged"), "{}", second.stdout);
+    assert!(second.stdout.contains("64 unchanged"), "{}", second.stdout);
     assert_eq!(site.versions(), before);
 
     // The status matrix lists every office-month as loaded.
@@ -66,7 +67,7 @@ fn generated_sample_loads_to_the_manifest_counts_and_reloading_changes_nothing()
     assert_eq!(status.code, 0, "{}", status.stderr);
     let status_json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     let cells = status_json["deliveries"].as_array().unwrap();
-    assert_eq!(cells.len(), 36);
+    assert_eq!(cells.len(), 64);
     assert!(
         cells.iter().all(|c| c["state"] == "loaded"),
         "{}",
@@ -141,7 +142,7 @@ fn sample_pension_receipt_rate_is_realistic() {
     // at the end of the month. Denominator with DOMAIN.md's fractional formula.
     let numerator = crate::common::rows(&site.query(
         "SELECT COUNT(DISTINCT person) FROM beneficiaries WHERE period = '2024-01' \
-         AND benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI') \
+         AND office < '58' AND benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI') \
          AND (2024 * 12 + 1) - (date_part('year', birth_month) * 12 + date_part('month', birth_month)) \
              >= CASE sex WHEN 'M' THEN 732 ELSE 676 END",
     ))[0][0]
@@ -152,7 +153,8 @@ fn sample_pension_receipt_rate_is_realistic() {
                          WHEN sex = 'F' AND age >= 57 THEN population \
                          WHEN sex = 'F' AND age = 56 THEN population * (57 - 56 - 4.0 / 12) \
                          ELSE 0 END) \
-         FROM reference.population WHERE year = 2024 AND unit_code = '56'",
+         FROM reference.population WHERE year = 2024 AND unit_code = '56' \
+         AND boundary = 'before_2025_07'",
     ))[0][0]
         .parse::<f64>()
         .unwrap();
@@ -161,4 +163,138 @@ fn sample_pension_receipt_rate_is_realistic() {
         (0.40..=0.55).contains(&rate),
         "pension-receipt rate {rate:.3}"
     );
+}
+
+/// `ansinh sql --format csv` over the site's warehouse: the rows after the header.
+fn sql_rows(site: &Site, sql: &str) -> Vec<Vec<String>> {
+    let mut cmd = site.command();
+    cmd.args(["sql", "--format", "csv", sql]);
+    let out = crate::common::run(cmd);
+    assert_eq!(out.code, 0, "{sql}: {}", out.stderr);
+    out.stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn the_province_since_2025_counts_what_the_generator_wrote_on_both_boundaries() {
+    // 2025 across the regrouping of April and the merger of July: district, inter-district
+    // and grassroots offices, persons moving from Ninh Thuan in June, the personal ID alone
+    // (sometimes in the SI-code column) from August.
+    let site = Site::new();
+    let manifest = site.generate("2025-01", "2025-12", 0.01, false);
+    let out = site.ingest(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let loaded = format!("deliveries: {} loaded", manifest.deliveries.len());
+    assert!(out.stdout.contains(&loaded), "{}", out.stdout);
+    let rejected = rows(&site.query("SELECT COUNT(*) FROM rejects"));
+    assert_eq!(rejected[0][0], "0", "a clean sample has no rejects");
+    let mut build = site.command();
+    build.arg("build");
+    let out = crate::common::run(build);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // Every numerator of every month, boundary, unit and indicator is the generator's.
+    let expected: std::collections::BTreeMap<Vec<String>, i64> = manifest
+        .numerators
+        .iter()
+        .map(|n| {
+            let key = vec![
+                n.period.clone(),
+                n.boundary.clone(),
+                n.unit_code.clone(),
+                n.unit_level.clone(),
+                n.indicator.clone(),
+            ];
+            (key, n.persons as i64)
+        })
+        .collect();
+    let got: std::collections::BTreeMap<Vec<String>, i64> = sql_rows(
+        &site,
+        "SELECT to_char(period, '%Y-%m') AS p, boundary, unit_code, unit_level, indicator, numerator \
+         FROM coverage_monthly WHERE numerator > 0",
+    )
+    .into_iter()
+    .map(|mut r| {
+        let n = r.pop().unwrap().parse().unwrap();
+        (r, n)
+    })
+    .collect();
+    assert!(expected.len() > 1000, "{}", expected.len());
+    let differ: Vec<_> = expected
+        .iter()
+        .filter(|(k, v)| got.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k:?}: generator {v}, mart {:?}", got.get(k)))
+        .chain(
+            got.iter()
+                .filter(|(k, _)| !expected.contains_key(*k))
+                .map(|(k, v)| format!("{k:?}: mart {v}, not in the generator's")),
+        )
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} differ:\n{}",
+        differ.len(),
+        differ[..differ.len().min(20)].join("\n")
+    );
+
+    // The current province has no step in July; the province of the month does (Ninh Thuan's
+    // people join it).
+    let province = |boundary: &str, period: &str| {
+        expected[&vec![
+            period.to_string(),
+            boundary.to_string(),
+            "56".to_string(),
+            "province".to_string(),
+            "hi_coverage".to_string(),
+        ]] as f64
+    };
+    let current = province("current", "2025-07") / province("current", "2025-06");
+    let as_of = province("as_of_period", "2025-07") / province("as_of_period", "2025-06");
+    assert!((current - 1.0).abs() < 0.01, "current: {current}");
+    assert!(as_of > 1.3, "as of the period: {as_of}");
+
+    // Expected and delivered offices per month are the generator's registry; none missing.
+    let mut registry: Vec<Vec<String>> = Vec::new();
+    for d in &manifest.deliveries {
+        registry.push(vec![
+            d.period.clone(),
+            d.office.clone(),
+            d.kind.clone(),
+            "loaded".into(),
+        ]);
+    }
+    registry.sort();
+    let mut quality = sql_rows(
+        &site,
+        "SELECT to_char(period, '%Y-%m'), office, kind, state FROM data_quality",
+    );
+    quality.sort();
+    assert_eq!(quality, registry);
+    let per_month = |p: &str| registry.iter().filter(|r| r[0] == p).count() / 2;
+    assert_eq!(
+        (
+            per_month("2025-03"),
+            per_month("2025-04"),
+            per_month("2025-07")
+        ),
+        (16, 7, 10)
+    );
+
+    // Each person once: the June movers are listed twice, the persons of August on carry
+    // mostly the personal ID alone, and the province counts each once.
+    let movers = rows(&site.query(
+        "SELECT COUNT(*) FROM (SELECT person FROM participants WHERE period = '2025-06' \
+         AND scheme = 'BHYT' GROUP BY person HAVING COUNT(DISTINCT office) > 1)",
+    ));
+    assert_ne!(
+        movers[0][0], "0",
+        "persons listed by both provinces in June"
+    );
+    let id_only = rows(&site.query(
+        "SELECT COUNT(*) FROM participants WHERE period = '2025-08' AND person_id_key IS NULL",
+    ));
+    assert_ne!(id_only[0][0], "0", "persons with the personal ID alone");
 }

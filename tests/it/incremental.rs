@@ -131,7 +131,11 @@ fn a_history_built_month_by_month_rebuilds_exactly_what_changed_and_equals_a_ful
 
     // A restated office-month rebuilds its month and nothing else; the beneficiaries are
     // untouched.
-    drop_last_row(&site.landing().join("2025-06/568_2025-06_participants.csv"));
+    drop_last_row(
+        &site
+            .landing()
+            .join("2025-06/KV5601_2025-06_participants.csv"),
+    );
     ingest_month(&site, "2025-06");
     let mut dry = site.command_at(&wh);
     dry.args(["plan", "--select", "stg_participants"]);

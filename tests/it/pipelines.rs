@@ -140,7 +140,7 @@ fn a_run_does_the_pending_work_once_then_only_new_months_and_corrections() {
     let plan = run(command(&site, &wh, &pipes, &["run", "--dry-run"]));
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
-        plan.stdout.contains("participants   2024-01  load 9 new")
+        plan.stdout.contains("participants   2024-01  load 16 new")
             && plan.stdout.contains("build and test"),
         "{}",
         plan.stdout
@@ -151,7 +151,7 @@ fn a_run_does_the_pending_work_once_then_only_new_months_and_corrections() {
     let (out, first) = run_json(&site, &wh, &pipes, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(first["status"], "success");
-    assert_eq!(first["files_loaded"], 18);
+    assert_eq!(first["files_loaded"], 32);
     assert_eq!(first["models_built"], 12, "{first:#}");
     assert_eq!(first["tests_failed"], 0);
     assert!(wh.join("marts/goal_progress.parquet").is_file());
@@ -174,8 +174,8 @@ fn a_run_does_the_pending_work_once_then_only_new_months_and_corrections() {
     move_path(&arrivals.join("2024-02"), &site.landing().join("2024-02"));
     let (out, third) = run_json(&site, &wh, &pipes, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(third["files_loaded"], 18);
-    assert_eq!(third["files_unchanged"], 18);
+    assert_eq!(third["files_loaded"], 32);
+    assert_eq!(third["files_unchanged"], 32);
     let loaded_periods: Vec<&str> = third["steps"]
         .as_array()
         .unwrap()
@@ -278,7 +278,7 @@ fn a_missing_office_does_what_the_completeness_policy_says() {
     let late = site.landing().join("2024-01/576_2024-01_participants.csv");
     let aside = site.path().join("late.csv");
     move_path(&late, &aside);
-    each_policy_reports_the_missing_office(&site, "2024-01", "576", "8");
+    each_policy_reports_the_missing_office(&site, "2024-01", "576", "15");
     // The late office delivers: the waiting period is loaded whole.
     move_path(&aside, &late);
     let pipes = site.path().join("wait");
@@ -286,12 +286,12 @@ fn a_missing_office_does_what_the_completeness_policy_says() {
     let (out, record) = run_json(&site, &wh, &pipes, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(record["status"], "success");
-    assert_eq!(record["files_loaded"], 9);
+    assert_eq!(record["files_loaded"], 16);
     let offices = query(
         &wh,
         "SELECT COUNT(DISTINCT office) FROM participants WHERE period = '2024-01'",
     );
-    assert_eq!(offices[0][0], "9");
+    assert_eq!(offices[0][0], "16");
     // An office whose file was archived after its load has delivered: nothing waits.
     std::fs::remove_file(&late).unwrap();
     let (out, record) = run_json(&site, &wh, &pipes, &[]);
@@ -319,6 +319,20 @@ fn a_grassroots_office_missing_in_october_is_reported_under_each_policy() {
     )
     .unwrap();
     each_policy_reports_the_missing_office(&site, "2025-10", "56CS02", "1");
+}
+
+#[test]
+fn a_generated_grassroots_office_missing_in_october_is_reported_under_each_policy() {
+    // The generator's registry: ten grassroots offices in October 2025; 56CS03 has not
+    // delivered its participants.
+    let site = Site::new();
+    site.generate("2025-10", "2025-10", 0.002, false);
+    std::fs::remove_file(
+        site.landing()
+            .join("2025-10/56CS03_2025-10_participants.csv"),
+    )
+    .unwrap();
+    each_policy_reports_the_missing_office(&site, "2025-10", "56CS03", "9");
 }
 
 /// Runs the participants pipeline of `site` under each completeness policy, each into its own
@@ -635,7 +649,7 @@ fn the_scheduler_catches_up_fires_on_its_cron_and_stops_on_sigterm() {
     // The catch-up run loaded the month; the scheduled one found nothing new.
     assert_eq!(
         query(&wh, "SELECT COUNT(DISTINCT office) FROM participants")[0][0],
-        "9"
+        "16"
     );
 }
 

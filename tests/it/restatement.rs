@@ -22,7 +22,7 @@ fn corrections_replace_one_office_month_and_refusals_keep_the_previous_load() {
     let run = site.ingest(&[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("1 restated") && run.stdout.contains("35 unchanged"),
+        run.stdout.contains("1 restated") && run.stdout.contains("63 unchanged"),
         "{}",
         run.stdout
     );

@@ -177,9 +177,11 @@ impl ReportData {
             ctx,
             "coverage_monthly",
             // Today's units, continuous across July 2025.
-            "SELECT CAST(period AS VARCHAR) AS month, unit_code, indicator, rate \
-             FROM coverage_monthly WHERE boundary = 'current' AND unit_level <> 'commune' \
-             ORDER BY period",
+            &format!(
+                "SELECT CAST(period AS VARCHAR) AS month, unit_code, indicator, rate \
+                 FROM coverage_monthly WHERE boundary = 'current' \
+                 AND unit_level IN ('province', '{local_level}') ORDER BY period"
+            ),
         )
         .await?;
         let coverage: Vec<CoverageRow> = text(strings(&b, "month")?)

@@ -1,10 +1,18 @@
-//! Deterministic synthetic deliveries for the nine district offices of Khanh Hoa, with the
-//! matching reference data and a manifest of what was written.
+//! Deterministic synthetic deliveries of today's Khanh Hoa and of the two provinces it was
+//! made of, with the matching reference data and a manifest of what was written.
+//!
+//! Until March 2025 each district office of old Khanh Hoa (nine) and Ninh Thuan (seven)
+//! delivers; from April to June 2025 the inter-district offices; from July 2025 the ten
+//! grassroots offices of the merged province, whose rows carry the new communes and no
+//! district. A few Ninh Thuan persons move to Khanh Hoa in June 2025 and keep their
+//! identifiers; from August 2025 most persons carry only the personal ID, some of them in the
+//! social-insurance code's column.
 //!
 //! At scale 1.0 January 2024 has exactly 182,809 active `BHXH_BB`, 15,183 active `BHXH_TN`
-//! and 1,202,980 active `BHYT` persons and a labour force of 566,500; at scale `F` every count
-//! and denominator is multiplied by `F`. With `messy`, each office writes a different form the
-//! contract allows, and a known number of invalid rows is mixed in; the manifest lists them.
+//! and 1,202,980 active `BHYT` persons in old Khanh Hoa and a labour force of 566,500; at
+//! scale `F` every count and denominator is multiplied by `F`. With `messy`, each office
+//! writes a different form the contract allows, and a known number of invalid rows is mixed
+//! in; the manifest lists them, and what every unit's numerators must be.
 
 pub mod model;
 pub mod reference;
@@ -19,7 +27,7 @@ use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
 use model::{DistrictModel, Pool, month_index};
-use reference::DISTRICTS;
+use reference::{DISTRICTS, SampleOffice};
 use writer::{Cell, DeliveryWriter, FileStyle};
 
 /// Errors of the generator.
@@ -133,6 +141,26 @@ pub struct Manifest {
     pub messy: bool,
     /// Every delivery written.
     pub deliveries: Vec<DeliveryManifest>,
+    /// Persons each indicator must count, per month, boundary and unit.
+    #[serde(default)]
+    pub numerators: Vec<Numerator>,
+}
+
+/// The persons an indicator counts in one unit and month, on one boundary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Numerator {
+    /// `YYYY-MM`.
+    pub period: String,
+    /// `as_of_period` or `current`.
+    pub boundary: String,
+    /// Unit code.
+    pub unit_code: String,
+    /// `province`, `district` or `commune`.
+    pub unit_level: String,
+    /// Indicator, as in the marts.
+    pub indicator: String,
+    /// Distinct persons.
+    pub persons: u64,
 }
 
 /// File name of the manifest in the output directory.
@@ -184,27 +212,38 @@ pub fn generate(
         scale: options.scale,
         messy: options.messy,
         deliveries: Vec::new(),
+        numerators: Vec::new(),
     };
+    let places = Places::new();
     let mut file_number = 0usize;
     for period in options.from.through(options.to) {
         mkdir(&options.out.join(period.to_string()))?;
-        for (index, district_model) in models.iter().enumerate() {
-            if !options.offices.is_empty()
-                && !options.offices.iter().any(|o| o == DISTRICTS[index].code)
-            {
+        let mut tally = Tally::default();
+        let offices = reference::offices_in((period.year(), period.month()));
+        for (position, office) in offices.iter().enumerate() {
+            if !options.offices.is_empty() && !options.offices.contains(&office.code) {
                 continue;
             }
             for kind in DeliveryKind::ALL {
                 if !options.kinds.is_empty() && !options.kinds.contains(&kind) {
                     continue;
                 }
-                let delivery =
-                    write_delivery(options, period, index, district_model, kind, file_number)?;
+                let target = Target {
+                    period,
+                    position,
+                    office,
+                    kind,
+                    file_number,
+                };
+                let delivery = write_delivery(options, &models, &target, &mut tally)?;
                 file_number += 1;
                 progress(&delivery);
                 manifest.deliveries.push(delivery);
             }
         }
+        manifest
+            .numerators
+            .extend(places.numerators(period, &tally));
     }
     let path = options.out.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest)
@@ -216,7 +255,7 @@ pub fn generate(
     Ok(manifest)
 }
 
-/// Writes the four reference CSVs into `dir`.
+/// Writes the reference CSVs into `dir`.
 pub fn write_reference(dir: &Path, scale: f64) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         path: dir.display().to_string(),
@@ -226,7 +265,10 @@ pub fn write_reference(dir: &Path, scale: f64) -> Result<(), Error> {
         ("geography.csv", reference::geography_csv()),
         ("population.csv", reference::population_csv(scale)),
         ("labor_force.csv", reference::labor_force_csv(scale)),
-        ("targets.csv", reference::targets_csv()),
+        ("targets.csv", reference::targets_csv(scale)),
+        ("offices.csv", reference::offices_csv()),
+        ("office_areas.csv", reference::office_areas_csv()),
+        ("commune_crosswalk.csv", reference::commune_crosswalk_csv()),
     ];
     for (name, text) in files {
         let path = dir.join(name);
@@ -357,8 +399,14 @@ impl RowContext<'_> {
             (ansinh_core::Sex::Female, true) => "Nữ",
         };
         row.insert(Field::Sex, sex.into());
-        row.insert(Field::DistrictCode, DISTRICTS[self.index].code.into());
-        row.insert(Field::CommuneCode, person.commune.clone());
+        // From July 2025 rows carry the new commune and no district.
+        if (self.period.year(), self.period.month()) >= reference::MERGER {
+            row.insert(Field::DistrictCode, String::new());
+            row.insert(Field::CommuneCode, person.new_commune.clone());
+        } else {
+            row.insert(Field::DistrictCode, DISTRICTS[self.index].code.into());
+            row.insert(Field::CommuneCode, person.commune.clone());
+        }
     }
 
     /// Participant rows of one person.
@@ -593,57 +641,222 @@ fn broken_row(ctx: &RowContext<'_>, kind: DeliveryKind, counter: u64, reason: &s
     row
 }
 
-fn write_delivery(
-    options: &Options,
+/// One delivery to write.
+struct Target<'a> {
     period: YearMonth,
-    index: usize,
-    district_model: &DistrictModel,
+    /// Position of the office among the month's offices (it picks the messy form).
+    position: usize,
+    office: &'a SampleOffice,
     kind: DeliveryKind,
     file_number: usize,
+}
+
+/// Persons counted by each indicator in one month, by the commune of the counted record.
+#[derive(Default)]
+struct Tally {
+    counts: BTreeMap<(&'static str, String), u64>,
+}
+
+impl Tally {
+    fn add(&mut self, indicator: &'static str, commune: &str) {
+        *self
+            .counts
+            .entry((indicator, commune.to_string()))
+            .or_default() += 1;
+    }
+
+    /// An active participant row. Pools are disjoint, so each person has one row per scheme
+    /// and SI coverage counts the compulsory and the voluntary rows.
+    fn participant(&mut self, scheme: &str, commune: &str) {
+        let indicators: &[&'static str] = match scheme {
+            "BHXH_BB" => &["si_compulsory_coverage", "si_coverage"],
+            "BHXH_TN" => &["si_voluntary_coverage", "si_coverage"],
+            "BHYT" => &["hi_coverage"],
+            "BHTN" => &["ui_coverage"],
+            _ => &[],
+        };
+        for indicator in indicators {
+            self.add(indicator, commune);
+        }
+    }
+}
+
+/// Where the communes of the sample are counted.
+struct Places {
+    /// Old commune → its district.
+    district_of: BTreeMap<String, usize>,
+    /// Old commune → the new commune with the largest share.
+    successor: BTreeMap<String, String>,
+}
+
+impl Places {
+    fn new() -> Self {
+        let mut district_of = BTreeMap::new();
+        let mut successor = BTreeMap::new();
+        for i in 0..DISTRICTS.len() {
+            for (j, code) in reference::commune_codes(i).into_iter().enumerate() {
+                let first = reference::successors(i, j as u32).remove(0).0;
+                successor.insert(code.clone(), first);
+                district_of.insert(code, i);
+            }
+        }
+        Self {
+            district_of,
+            successor,
+        }
+    }
+
+    /// The month's numerators on both boundaries, rolled up from the communes.
+    fn numerators(&self, period: YearMonth, tally: &Tally) -> Vec<Numerator> {
+        let merged = (period.year(), period.month()) >= reference::MERGER;
+        let mut out: BTreeMap<(&str, String, &str, &str), u64> = BTreeMap::new();
+        for ((indicator, commune), &persons) in &tally.counts {
+            let mut add = |boundary: &'static str, unit: &str, level: &'static str| {
+                *out.entry((boundary, unit.to_string(), level, indicator))
+                    .or_default() += persons;
+            };
+            add("as_of_period", commune, "commune");
+            if merged {
+                add("as_of_period", reference::PROVINCE_CODE, "province");
+                add("current", commune, "commune");
+            } else {
+                let district = &DISTRICTS[self.district_of[commune]];
+                add("as_of_period", district.code, "district");
+                add("as_of_period", district.province, "province");
+                add("current", &self.successor[commune], "commune");
+            }
+            add("current", reference::PROVINCE_CODE, "province");
+        }
+        out.into_iter()
+            .map(
+                |((boundary, unit_code, unit_level, indicator), persons)| Numerator {
+                    period: period.to_string(),
+                    boundary: boundary.into(),
+                    unit_code,
+                    unit_level: unit_level.into(),
+                    indicator: indicator.into(),
+                    persons,
+                },
+            )
+            .collect()
+    }
+}
+
+/// Whether the pension-receipt indicator counts `person`'s `benefit` in `period`: a counted
+/// benefit, at or past the retirement age, with the age as the warehouse reads the birth date
+/// (a birth year alone is January).
+fn counts_for_pension_receipt(person: &model::Person, benefit: &str, period: YearMonth) -> bool {
+    if !matches!(benefit, "HUU_TRI" | "TRO_CAP_HANG_THANG" | "HUU_TRI_XA_HOI") {
+        return false;
+    }
+    let birth_month = match person.precision {
+        model::BirthPrecision::Year => 1,
+        _ => person.birth.month() as i64,
+    };
+    let age_months = (i64::from(period.year()) * 12 + i64::from(period.month()))
+        - (i64::from(person.birth.year()) * 12 + birth_month);
+    let retirement = ansinh_core::retirement_age(person.sex, period.year());
+    age_months >= i64::from(retirement.years * 12 + retirement.months)
+}
+
+/// Rows of one pool of one district; `moved_to` keeps only the persons who moved into that
+/// district.
+struct Source<'a> {
+    district: usize,
+    pool: Pool,
+    path: &'a model::PoolPath,
+    /// Months a lapsed slot is still listed (stopped or suspended).
+    grace: i64,
+    moved_to: Option<usize>,
+}
+
+fn write_delivery(
+    options: &Options,
+    models: &[DistrictModel],
+    target: &Target<'_>,
+    tally: &mut Tally,
 ) -> Result<DeliveryManifest, Error> {
-    let office = DISTRICTS[index].code;
+    let Target {
+        period,
+        position,
+        office,
+        kind,
+        file_number,
+    } = *target;
     let style = if options.messy {
-        messy_style(index)
+        messy_style(position)
     } else {
         FileStyle::default()
     };
-    let relative = format!("{period}/{office}_{period}_{kind}.{}", style.extension());
+    let relative = format!(
+        "{period}/{}_{period}_{kind}.{}",
+        office.code,
+        style.extension()
+    );
     let path = options.out.join(&relative);
     let title = match kind {
         DeliveryKind::Participants => "DANH SÁCH NGƯỜI THAM GIA BHXH, BHYT, BHTN",
         DeliveryKind::Beneficiaries => "DANH SÁCH NGƯỜI HƯỞNG LƯƠNG HƯU, TRỢ CẤP BHXH HẰNG THÁNG",
     };
     let mut out = DeliveryWriter::create(&path, &style, title)?;
-    let messy_index = options.messy.then_some(index);
+    let messy_index = options.messy.then_some(position);
     out.row(&header(kind, messy_index))?;
     let dates = style.xlsx_title_rows.is_some();
     let k = month_index(period);
-    let ctx = RowContext {
-        seed: options.seed,
-        period,
-        k,
-        index,
-        messy_words: options.messy && index == 0,
-        model: district_model,
-    };
+    let ym = (period.year(), period.month());
+    let merged = ym >= reference::MERGER;
+    let moving = (2025, 6);
 
-    // Slot ranges: recently lapsed slots still appear (stopped or suspended) for a while.
-    let ranges: Vec<(Pool, &model::PoolPath, i64)> = match kind {
-        DeliveryKind::Participants => vec![
-            (Pool::Compulsory, &district_model.compulsory, 2),
-            (Pool::Voluntary, &district_model.voluntary, 3),
-            (Pool::HealthOnly, &district_model.health_only, 1),
-        ],
-        DeliveryKind::Beneficiaries => vec![(Pool::Beneficiary, &district_model.beneficiary, 0)],
-    };
-    let slots: u64 = ranges
+    let mut sources = Vec::new();
+    for &i in &office.districts {
+        let m = &models[i];
+        let source = |pool, path, grace, moved_to| Source {
+            district: i,
+            pool,
+            path,
+            grace,
+            moved_to,
+        };
+        match kind {
+            DeliveryKind::Participants => {
+                sources.push(source(Pool::Compulsory, &m.compulsory, 2, None));
+                sources.push(source(Pool::Voluntary, &m.voluntary, 3, None));
+                sources.push(source(Pool::HealthOnly, &m.health_only, 1, None));
+            }
+            DeliveryKind::Beneficiaries => {
+                sources.push(source(Pool::Beneficiary, &m.beneficiary, 0, None));
+            }
+        }
+        // Persons who moved here from Ninh Thuan.
+        if kind == DeliveryKind::Participants && ym >= moving && i < reference::KHANH_HOA_DISTRICTS
+        {
+            for from in &models[reference::KHANH_HOA_DISTRICTS..] {
+                sources.push(Source {
+                    district: from.index,
+                    pool: Pool::HealthOnly,
+                    path: &from.health_only,
+                    grace: 1,
+                    moved_to: Some(i),
+                });
+            }
+        }
+    }
+    let slots: u64 = sources
         .iter()
-        .map(|(_, p, grace)| p.enrolled(k).saturating_sub(p.lapsed((k - grace).max(0))))
+        .filter(|s| s.moved_to.is_none())
+        .map(|s| {
+            s.path
+                .enrolled(k)
+                .saturating_sub(s.path.lapsed((k - s.grace).max(0)))
+        })
         .sum();
     let kinds: Vec<(&str, &str)> = breakages(kind)
         .iter()
         .copied()
         .filter(|(_, reason)| !(dates && *reason == "wrong_field_count"))
+        .filter(|(_, reason)| {
+            !(merged && matches!(*reason, "unknown_district" | "commune_not_in_district"))
+        })
         .collect();
     let to_inject = if options.messy {
         (slots / 200).min(kinds.len() as u64)
@@ -661,15 +874,40 @@ fn write_delivery(
         *written += 1;
         out.row(&row_cells(kind, row, messy_index, *written, dates))
     };
-    for (pool, path_model, grace) in ranges {
-        let first = path_model.lapsed((k - grace).max(0));
+    for source in &sources {
+        let ctx = RowContext {
+            seed: options.seed,
+            period,
+            k,
+            index: source.moved_to.unwrap_or(source.district),
+            messy_words: options.messy && position == 0,
+            model: &models[source.district],
+        };
+        let path_model = source.path;
+        let first = path_model.lapsed((k - source.grace).max(0));
         let active_from = path_model.lapsed(k);
         for slot in first..path_model.enrolled(k) {
-            let enrolled = (pool == Pool::HealthOnly).then(|| path_model.enrolment_month(slot));
-            let person = model::person(options.seed, index, pool, slot, enrolled);
+            let mover = model::mover_target(source.district, source.pool, slot);
+            match (source.moved_to, mover) {
+                (Some(to), Some(target)) if to == target => {}
+                (Some(_), _) => continue,
+                // From July the mover is only on Khanh Hoa's lists.
+                (None, Some(_)) if merged => continue,
+                _ => {}
+            }
+            // In June both provinces list a mover; the warehouse keeps the record of the
+            // lowest office code, Khanh Hoa's.
+            let counted = !(source.moved_to.is_none() && mover.is_some() && ym >= moving);
+            let enrolled =
+                (source.pool == Pool::HealthOnly).then(|| path_model.enrolment_month(slot));
+            let mut person =
+                model::person(options.seed, source.district, source.pool, slot, enrolled);
+            if let Some(to) = source.moved_to {
+                person = model::moved(person, to);
+            }
             let rows: Vec<(Row, String, Option<u8>)> = match kind {
                 DeliveryKind::Participants => ctx
-                    .participant_rows(pool, &person, slot >= active_from)
+                    .participant_rows(source.pool, &person, slot >= active_from)
                     .into_iter()
                     .map(|(r, s, st)| (r, s.code().to_string(), Some(st)))
                     .collect(),
@@ -680,6 +918,16 @@ fn write_delivery(
             };
             for (row, code, status) in rows {
                 emit(&row, &mut out, &mut written)?;
+                if counted {
+                    let commune = row.get(&Field::CommuneCode).map_or("", String::as_str);
+                    match status {
+                        Some(1) => tally.participant(&code, commune),
+                        None if counts_for_pension_receipt(&person, &code, period) => {
+                            tally.add("pension_receipt_rate", commune)
+                        }
+                        _ => {}
+                    }
+                }
                 *counts.entry((code, status)).or_default() += 1;
                 valid += 1;
                 if (invalid.len() as u64) < to_inject
@@ -713,7 +961,7 @@ fn write_delivery(
         file: relative,
         kind: kind.to_string(),
         period: period.to_string(),
-        office: office.into(),
+        office: office.code.clone(),
         rows: valid,
         counts: counts
             .into_iter()
@@ -736,7 +984,8 @@ mod tests {
 
     #[test]
     fn calibration_month_hits_the_article_figures() {
-        let models = model::districts(1.0);
+        let all = model::districts(1.0);
+        let models = &all[..reference::KHANH_HOA_DISTRICTS];
         let k = month_index(YearMonth::new(2024, 1).unwrap());
         let bb: u64 = models.iter().map(|m| m.compulsory.active(k)).sum();
         let tn: u64 = models.iter().map(|m| m.voluntary.active(k)).sum();
@@ -746,7 +995,7 @@ mod tests {
             .sum();
         assert_eq!((bb, tn, hi), (182_809, 15_183, 1_202_980));
         // Paths move month to month and enrolment never runs backwards.
-        for m in &models {
+        for m in &all {
             for k in 1..(12 * 20) {
                 assert!(m.voluntary.enrolled(k) >= m.voluntary.enrolled(k - 1));
                 assert!(m.health_only.enrolled(k) >= m.health_only.enrolled(k - 1));

@@ -165,32 +165,51 @@ pub struct DistrictModel {
     pub beneficiary: PoolPath,
 }
 
-/// The calibrated model for every district.
+/// Ninh Thuan's active counts in January 2024 at scale 1 (compulsory SI, voluntary SI, health
+/// insurance) and its pension-receipt share.
+const NINH_THUAN_2024_01: (f64, f64, f64, f64) = (45_600.0, 11_900.0, 561_500.0, 0.41);
+
+/// The calibrated model for every district of [`DISTRICTS`]: old Khanh Hoa's sum to the
+/// article's January 2024 figures, Ninh Thuan's to its own.
 pub fn districts(scale: f64) -> Vec<DistrictModel> {
-    let weights = reference::district_weights();
-    let split = |total: f64| reference::apportion((total * scale).round() as u64, &weights);
-    let compulsory = split(COMPULSORY_2024_01);
-    let voluntary = split(VOLUNTARY_2024_01);
-    let health = split(HEALTH_2024_01);
     let population = reference::population(CALIBRATION.0, scale);
-    (0..DISTRICTS.len())
-        .map(|i| {
+    let mut models = Vec::with_capacity(DISTRICTS.len());
+    for (province, (compulsory, voluntary, health, receipt)) in [
+        (
+            reference::PROVINCE_CODE,
+            (
+                COMPULSORY_2024_01,
+                VOLUNTARY_2024_01,
+                HEALTH_2024_01,
+                PENSION_RECEIPT_2024_01,
+            ),
+        ),
+        (reference::NINH_THUAN_CODE, NINH_THUAN_2024_01),
+    ] {
+        let (indexes, weights) = reference::province_weights(province);
+        let split = |total: f64| reference::apportion((total * scale).round() as u64, &weights);
+        let compulsory = split(compulsory);
+        let voluntary = split(voluntary);
+        let health = split(health);
+        for (n, &i) in indexes.iter().enumerate() {
             let past = reference::population_past_retirement(&population[i], CALIBRATION.0);
             // Some beneficiaries are below retirement age or receive uncounted benefits.
-            let beneficiaries = (past * PENSION_RECEIPT_2024_01 / 0.93).round() as u64;
-            let compulsory_path = PoolPath::new(compulsory[i], &COMPULSORY);
-            let mut health_only = PoolPath::new(health[i], &HEALTH);
-            health_only.lapse_per_month = HEALTH.lapse * (health[i] - compulsory[i]) as f64;
+            let beneficiaries = (past * receipt / 0.93).round() as u64;
+            let compulsory_path = PoolPath::new(compulsory[n], &COMPULSORY);
+            let mut health_only = PoolPath::new(health[n], &HEALTH);
+            health_only.lapse_per_month = HEALTH.lapse * (health[n] - compulsory[n]) as f64;
             health_only.minus = Some(Box::new(compulsory_path.clone()));
-            DistrictModel {
+            models.push(DistrictModel {
                 index: i,
                 compulsory: compulsory_path,
-                voluntary: PoolPath::new(voluntary[i], &VOLUNTARY),
+                voluntary: PoolPath::new(voluntary[n], &VOLUNTARY),
                 health_only,
                 beneficiary: PoolPath::new(beneficiaries, &BENEFICIARY),
-            }
-        })
-        .collect()
+            });
+        }
+    }
+    models.sort_by_key(|m| m.index);
+    models
 }
 
 /// Months since [`FIRST_MONTH`] of `period`.
@@ -275,20 +294,34 @@ pub struct Person {
     pub precision: BirthPrecision,
     /// Sex.
     pub sex: Sex,
-    /// Commune code.
+    /// Commune code until June 2025.
     pub commune: String,
+    /// Commune code from July 2025.
+    pub new_commune: String,
     /// Whether the national number appears before the switch to it.
     pub early_national_id: bool,
     /// Whether the social-insurance code is still written after the switch.
     pub keeps_code: bool,
+    /// Whether, once the code is no longer written, the personal ID is written in the
+    /// social-insurance code's column instead of its own.
+    pub id_in_code_column: bool,
     /// Further draws for pool-specific attributes.
     pub draws: Draws,
 }
 
-/// Persons are numbered across districts and pools; the number is scrambled into identifiers.
+/// Persons are numbered across the districts of their province and pools; the number is
+/// scrambled into identifiers, which start with the province code.
 fn person_number(district: usize, pool: Pool, slot: u64) -> u64 {
-    ((district as u64 * 5 + pool.index()) * POOL_SPAN + slot) % 100_000_000
+    let within = if district >= reference::KHANH_HOA_DISTRICTS {
+        district - reference::KHANH_HOA_DISTRICTS
+    } else {
+        district
+    };
+    ((within as u64 * 5 + pool.index()) * POOL_SPAN + slot) % 100_000_000
 }
+
+/// Draws of Ninh Thuan's persons are apart from those of Khanh Hoa's with the same number.
+const NINH_THUAN_DRAWS: u64 = 1 << 40;
 
 /// An affine bijection of `0..10^digits`, so distinct persons get distinct identifiers.
 fn scramble(x: u64, digits: u32) -> u64 {
@@ -323,7 +356,13 @@ fn age_range(pool: Pool, sex: Sex, d: &mut Draws) -> f64 {
 /// birth; other pools draw the age at the calibration month.
 pub fn person(seed: u64, district: usize, pool: Pool, slot: u64, enrolled: Option<i64>) -> Person {
     let number = person_number(district, pool, slot);
-    let mut d = Draws::new(seed, number);
+    let province = DISTRICTS[district].province;
+    let salt = if province == reference::PROVINCE_CODE {
+        0
+    } else {
+        NINH_THUAN_DRAWS
+    };
+    let mut d = Draws::new(seed, number + salt);
     let female_share = match pool {
         Pool::Compulsory => 0.45,
         Pool::Voluntary => 0.55,
@@ -362,20 +401,57 @@ pub fn person(seed: u64, district: usize, pool: Pool, slot: u64, enrolled: Optio
         "{family} {middle} {}",
         GIVEN[d.below(GIVEN.len() as u64) as usize]
     );
-    let communes = DISTRICTS[district].communes as u64;
-    let commune = (22_300 + 40 * district as u64 + d.below(communes)).to_string();
+    // Slots of a pool take the district's communes in turn, so that every commune has its
+    // share of each pool's active persons (the draw is kept for the draws that follow it).
+    let communes = DISTRICTS[district].communes;
+    let _ = d.below(u64::from(communes));
+    let j = (slot % u64::from(communes)) as u32;
+    let commune = (DISTRICTS[district].commune_base + j).to_string();
+    // Attributes drawn after the first ones: a hash apart, so that adding one leaves the draws
+    // of every other attribute as they were.
+    let extra = mix(d.state ^ 0x000A_110C_47E5);
+    let new_commune = new_commune_of(district, j);
     Person {
-        person_id: format!("{}{:08}", reference::PROVINCE_CODE, scramble(number, 8)),
-        national_id: format!("0{}{:09}", reference::PROVINCE_CODE, scramble(number, 9)),
+        person_id: format!("{province}{:08}", scramble(number, 8)),
+        national_id: format!("0{province}{:09}", scramble(number, 9)),
         name,
         birth,
         precision,
         sex,
         commune,
+        new_commune,
         early_national_id: d.below(100) < 40,
         keeps_code: d.below(100) < 60,
+        id_in_code_column: (extra >> 20) % 100 < 30,
         draws: d,
     }
+}
+
+/// The new commune of a person of commune `j` of `district`: the successor with the largest
+/// share, the one the warehouse counts the commune's earlier records in, so that a unit of
+/// today has the same persons before and after July 2025.
+fn new_commune_of(district: usize, j: u32) -> String {
+    reference::successors(district, j).remove(0).0
+}
+
+/// Whether a Ninh Thuan health-insurance holder moves to Khanh Hoa in June 2025 (listed by
+/// both provinces' offices that month, by Khanh Hoa's after), and if so to which district.
+pub fn mover_target(district: usize, pool: Pool, slot: u64) -> Option<usize> {
+    if district < reference::KHANH_HOA_DISTRICTS || pool != Pool::HealthOnly || slot % 400 != 17 {
+        return None;
+    }
+    // Mostly to the cities.
+    const TARGETS: [usize; 8] = [0, 0, 0, 1, 2, 4, 4, 6];
+    Some(TARGETS[((slot / 400) % TARGETS.len() as u64) as usize])
+}
+
+/// The person who moves from `district` to `target`: the same person, with a commune of the
+/// target district.
+pub fn moved(mut person: Person, target: usize) -> Person {
+    let j = (mix(person.draws.state ^ 0x000B_00E5) % u64::from(DISTRICTS[target].communes)) as u32;
+    person.commune = (DISTRICTS[target].commune_base + j).to_string();
+    person.new_commune = new_commune_of(target, j);
+    person
 }
 
 impl Person {
@@ -390,7 +466,7 @@ impl Person {
 
     /// (person_id, national_id) as written in `period`: the national number appears for some
     /// before mid-2025, for everyone in June and July 2025, and replaces the code for most
-    /// from August 2025.
+    /// from August 2025 (in the code's column for some).
     pub fn identifiers(&self, period: YearMonth) -> (Option<&str>, Option<&str>) {
         let ym = (period.year(), period.month());
         if ym < (2025, 6) {
@@ -400,6 +476,8 @@ impl Person {
             )
         } else if ym < (2025, 8) || self.keeps_code {
             (Some(&self.person_id), Some(&self.national_id))
+        } else if self.id_in_code_column {
+            (Some(&self.national_id), None)
         } else {
             (None, Some(&self.national_id))
         }

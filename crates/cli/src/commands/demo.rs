@@ -18,11 +18,11 @@ pub struct DemoArgs {
     /// Size of the sample relative to Khanh Hoa (1.0 = 1.2 million insured).
     #[arg(long, default_value_t = 0.02)]
     pub scale: f64,
-    /// First month of the sample.
-    #[arg(long, default_value = "2023-12")]
+    /// First month of the sample (the default range crosses the merger of July 2025).
+    #[arg(long, default_value = "2025-05")]
     pub from: YearMonth,
     /// Last month of the sample.
-    #[arg(long, default_value = "2024-02")]
+    #[arg(long, default_value = "2025-08")]
     pub to: YearMonth,
 }
 
@@ -102,7 +102,7 @@ pub async fn run(global: &Global, args: DemoArgs) -> Result<u8, Failure> {
         );
         let progress = ctx
             .sql(
-                "SELECT indicator, target_year, CAST(as_of AS VARCHAR) AS as_of, \
+                "SELECT indicator, target_year, target_boundary, CAST(as_of AS VARCHAR) AS as_of, \
                  round(actual_rate * 100, 2) AS actual_pct, round(target_rate * 100, 2) AS target_pct, \
                  gap_persons, status FROM goal_progress WHERE unit_code = '56' AND status <> 'no_data' \
                  ORDER BY target_year, indicator",
