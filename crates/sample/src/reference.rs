@@ -251,23 +251,6 @@ pub fn successors(index: usize, j: u32) -> Vec<(String, f64)> {
     }
 }
 
-/// The grassroots offices of the merged province, in code order, with the districts whose new
-/// communes each serves.
-pub fn grassroots_offices() -> Vec<(&'static str, Vec<usize>)> {
-    let mut codes: Vec<&str> = DISTRICTS.iter().map(|d| d.grassroots).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    codes
-        .into_iter()
-        .map(|c| {
-            let served = (0..DISTRICTS.len())
-                .filter(|&i| DISTRICTS[i].grassroots == c)
-                .collect();
-            (c, served)
-        })
-        .collect()
-}
-
 const COMMUNE_NAMES: [&str; 27] = [
     "Vĩnh Hòa",
     "Vĩnh Hải",
@@ -934,7 +917,7 @@ mod tests {
             .map(|i| new_commune_codes(i).len())
             .sum();
         assert_eq!(new, 65);
-        assert_eq!(grassroots_offices().len(), 10);
+        assert_eq!(offices_in(MERGER).len(), 10);
         // Every new commune is served by exactly one grassroots office and receives at least
         // one old commune; every old commune's shares sum to 1.
         let mut served: Vec<String> = offices_in(MERGER).iter().flat_map(|o| o.areas()).collect();
