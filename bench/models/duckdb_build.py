@@ -5,12 +5,15 @@ Usage: duckdb_build.py WAREHOUSE SQL_DIR OUT_DIR MODEL[:parquet|:view] ...
 The fact and reference tables are read from the Parquet files of their current Delta snapshot
 (the list comes from the deltalake package); each model's SQL file runs unchanged, in the
 order given (`ansinh plan`), as a view or written to OUT_DIR/<name>.parquet and read back.
+A model with `fixpoint_seed` in its header runs as ansinh runs it: the seed, then the model's
+SQL over the round before, until a round returns the rows of the one before.
 Prints one JSON object: seconds spent and rows per Parquet model.
 """
 import json
 import os
 import sys
 import time
+import tomllib
 
 import duckdb
 from deltalake import DeltaTable
@@ -20,7 +23,8 @@ TABLES = ["participants", "beneficiaries", "rejects", "_loads", "person_links"]
 EMPTY = {
     "rejects": "kind VARCHAR, period VARCHAR, office VARCHAR, file VARCHAR, sha256 VARCHAR, "
     "line BIGINT, field VARCHAR, reason VARCHAR, value VARCHAR",
-    "person_links": "national_id_key VARCHAR, person_id_key VARCHAR, period VARCHAR, office VARCHAR",
+    "person_links": "national_id_key VARCHAR, person_id_key VARCHAR, kind VARCHAR, period VARCHAR, "
+    "office VARCHAR",
 }
 REFERENCE = [
     "geography",
@@ -51,6 +55,45 @@ def register(con, name, path):
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM empty_{name.replace('.', '_')}")
 
 
+def header(sql):
+    """The model's leading comment block, as TOML."""
+    lines = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[3:] if line.startswith("-- ") else line[2:])
+    return tomllib.loads("\n".join(lines))
+
+
+def fixpoint(con, name, seed, sql, out_dir):
+    """Writes the fixpoint of `sql` from `seed` to OUT_DIR/<name>.parquet; returns the rounds."""
+    def round_file(n):
+        return f"{out_dir}/{name}.round-{n}.parquet"
+
+    con.execute(f"COPY ({seed}\n) TO '{round_file(0)}' (FORMAT parquet)")
+    n = 0
+    while True:
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{round_file(n)}')")
+        con.execute(f"COPY ({sql}\n) TO '{round_file(n + 1)}' (FORMAT parquet)")
+        before, after = (f"read_parquet('{round_file(i)}')" for i in (n, n + 1))
+        same = con.execute(
+            f"SELECT (SELECT COUNT(*) FROM {before}) = (SELECT COUNT(*) FROM {after}) "
+            f"AND NOT EXISTS (SELECT * FROM {after} EXCEPT SELECT * FROM {before})"
+        ).fetchone()[0]
+        os.remove(round_file(n))
+        n += 1
+        if same:
+            break
+    con.execute(f"DROP VIEW {name}")
+    os.replace(round_file(n), f"{out_dir}/{name}.parquet.round")
+    con.execute(
+        f"COPY (SELECT * FROM read_parquet('{out_dir}/{name}.parquet.round')) "
+        f"TO '{out_dir}/{name}.parquet' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    os.remove(f"{out_dir}/{name}.parquet.round")
+    return n
+
+
 def main():
     warehouse, sql_dir, out_dir, *models = sys.argv[1:]
     os.makedirs(out_dir, exist_ok=True)
@@ -66,9 +109,13 @@ def main():
         name, _, kind = spec.partition(":")
         layer = "staging" if os.path.exists(f"{sql_dir}/staging/{name}.sql") else "marts"
         sql = open(f"{sql_dir}/{layer}/{name}.sql").read()
+        seed = header(sql).get("fixpoint_seed")
         if kind == "parquet":
             path = f"{out_dir}/{name}.parquet"
-            con.execute(f"COPY ({sql}\n) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+            if seed:
+                fixpoint(con, name, seed, sql, out_dir)
+            else:
+                con.execute(f"COPY ({sql}\n) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
             rows[name] = con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
         else:

@@ -12,6 +12,7 @@
 -- reject_reasons = "Rejects of the loaded file by reason, e.g. invalid_date=2, unknown_commune=1."
 -- cross_office_duplicates = "Persons active in a scheme here and in another office's extract of the same month (participants only; matched on the pseudonym resolved at load time)."
 -- outside_area = "Records of the delivery loaded in effect whose commune (or district) is not one the office serves in the month (reference.office_areas); they are counted where they live."
+-- identity_conflicts = "Persons whose identifiers this delivery's records first linked to a second personal ID (stg_identity_conflicts lists them): each conflict is counted once, at the delivery where it arose."
 -- missing = "Whether the delivery is expected but absent."
 -- [[tests]]
 -- unique = ["period", "office", "kind"]
@@ -79,13 +80,25 @@ reasons AS (
 repeated AS (
     SELECT period, scheme, person FROM stg_participants WHERE cross_office_duplicate
 ),
-duplicates AS (
-    SELECT p.period, p.office, COUNT(DISTINCT p.person) AS persons
+-- Every identifier of those persons (stg_persons lists the linked ones; an identifier never
+-- linked is its own person), to find their records.
+repeated_identifiers AS (
+    SELECT r.period, r.scheme, r.person, COALESCE(s.identifier_key, r.person) AS identifier
     FROM repeated AS r
+    LEFT JOIN stg_persons AS s ON s.person = r.person
+),
+duplicates AS (
+    SELECT p.period, p.office, COUNT(DISTINCT r.person) AS persons
+    FROM repeated_identifiers AS r
     JOIN participants AS p
-        ON CAST(p.period || '-01' AS DATE) = r.period AND p.scheme = r.scheme AND p.person = r.person
+        ON CAST(p.period || '-01' AS DATE) = r.period AND p.scheme = r.scheme AND p.person = r.identifier
     WHERE p.status = 1
     GROUP BY p.period, p.office
+),
+conflicts AS (
+    SELECT period, office, kind, COUNT(*) AS persons
+    FROM stg_identity_conflicts
+    GROUP BY period, office, kind
 )
 SELECT
     e.month AS period,
@@ -104,6 +117,7 @@ SELECT
     rs.reject_reasons,
     CASE WHEN e.kind = 'participants' THEN COALESCE(d.persons, 0) END AS cross_office_duplicates,
     CAST(COALESCE(o.records, 0) AS BIGINT) AS outside_area,
+    CAST(COALESCE(c.persons, 0) AS BIGINT) AS identity_conflicts,
     n.outcome IS NULL AS missing
 FROM expected AS e
 LEFT JOIN newest AS n
@@ -118,3 +132,5 @@ LEFT JOIN duplicates AS d
     ON CAST(d.period || '-01' AS DATE) = e.month AND d.office = e.office
 LEFT JOIN outside AS o
     ON o.period = e.month AND o.kind = e.kind AND o.office = e.office
+LEFT JOIN conflicts AS c
+    ON c.period = e.month AND c.kind = e.kind AND c.office = e.office

@@ -1,22 +1,24 @@
--- description = "Persons receiving a benefit that counts toward the pension-receipt indicator (HUU_TRI, TRO_CAP_HANG_THANG, HUU_TRI_XA_HOI): one row per month and person, assigned to the lowest office code, with age at the end of the month and whether it is at or past the statutory retirement age of that year."
+-- description = "Persons receiving a benefit that counts toward the pension-receipt indicator (HUU_TRI, TRO_CAP_HANG_THANG, TRO_CAP_DIEU_23, HUU_TRI_XA_HOI): one row per month and person, assigned to the lowest office code, with age at the end of the month and whether it is at or past the statutory retirement age of that year."
 -- # Several marts read it: computed once, a month at a time, and kept as Parquet under staging/.
 -- tags = ["staging", "pension"]
 -- partition_by = "period"
 -- period_inputs = ["beneficiaries"]
 -- [period_digests]
--- # A month's records that carry only the 12-digit number take their person from links seen
--- # in any month: the month depends on those records' links, not on every link.
--- stg_person_links = """
--- SELECT b.period, md5(string_agg(b.national_id_key || '>' || COALESCE(l.person_id_key, '-'), ',' ORDER BY b.national_id_key)) AS digest
--- FROM beneficiaries AS b
--- LEFT JOIN (SELECT national_id_key, MIN(person_id_key) AS person_id_key FROM person_links GROUP BY national_id_key) AS l
---     ON l.national_id_key = b.national_id_key
--- WHERE b.person_id_key IS NULL AND b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
--- GROUP BY b.period
+-- # A month's persons are what stg_persons makes of its records' identifiers: the month
+-- # depends on the persons of those identifiers, not on every link of every month.
+-- stg_persons = """
+-- SELECT period, CAST(bit_xor(digest64(identifier_key || '>' || person)) AS VARCHAR) AS digest
+-- FROM (
+--     SELECT DISTINCT r.period, s.identifier_key, s.person
+--     FROM beneficiaries AS r
+--     JOIN stg_persons AS s ON s.identifier_key = r.person
+--     WHERE r.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'TRO_CAP_DIEU_23', 'HUU_TRI_XA_HOI')
+-- ) AS linked
+-- GROUP BY period
 -- """
 -- [columns]
 -- period = "First day of the month of the extract."
--- person = "Pseudonym of the person, resolved through stg_person_links."
+-- person = "Pseudonym of the person, resolved through stg_persons (the lowest personal ID of its linked identifiers)."
 -- office = "Office whose record was kept (the lowest code)."
 -- district_code = "District of the kept record (the office where the extract has no district)."
 -- commune_code = "Commune of the kept record."
@@ -29,20 +31,13 @@
 -- unique = ["period", "person"]
 -- [[tests]]
 -- not_null = ["period", "person", "district_code", "commune_code", "past_retirement_age"]
-WITH -- A record that carries the 10-digit code is its own person; only the few that carry just the
--- number are joined with the links. Joining every record instead made the join's output end in
--- one batch of every unmatched record, larger than a sort may hold at the province's size.
+WITH -- Each record's identifier (its code, else its personal ID) takes its person from
+-- stg_persons; the persons are hashed and the records stream past them.
 resolved AS (
-    SELECT b.*, COALESCE(b.person_id_key, b.person) AS resolved_person
-    FROM beneficiaries AS b
-    WHERE b.person_id_key IS NOT NULL
-        AND b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
-    UNION ALL
-    SELECT b.*, COALESCE(l.person_id_key, b.national_id_key, b.person) AS resolved_person
-    FROM beneficiaries AS b
-    LEFT JOIN stg_person_links AS l ON l.national_id_key = b.national_id_key
-    WHERE b.person_id_key IS NULL
-        AND b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'HUU_TRI_XA_HOI')
+    SELECT b.*, COALESCE(s.person, b.person) AS resolved_person
+    FROM stg_persons AS s
+    RIGHT JOIN beneficiaries AS b ON s.identifier_key = b.person
+    WHERE b.benefit_type IN ('HUU_TRI', 'TRO_CAP_HANG_THANG', 'TRO_CAP_DIEU_23', 'HUU_TRI_XA_HOI')
 ),
 -- Persons with more than one counted record in a month: few, so only their records are ranked
 -- (a window over every record would sort them all), and the winner of each is joined back.

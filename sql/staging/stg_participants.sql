@@ -4,20 +4,22 @@
 -- partition_by = "period"
 -- period_inputs = ["participants"]
 -- [period_digests]
--- # A month's records that carry only the 12-digit number take their person from links seen
--- # in any month: the month depends on those records' links, not on every link.
--- stg_person_links = """
--- SELECT b.period, md5(string_agg(b.national_id_key || '>' || COALESCE(l.person_id_key, '-'), ',' ORDER BY b.national_id_key)) AS digest
--- FROM participants AS b
--- LEFT JOIN (SELECT national_id_key, MIN(person_id_key) AS person_id_key FROM person_links GROUP BY national_id_key) AS l
---     ON l.national_id_key = b.national_id_key
--- WHERE b.person_id_key IS NULL AND b.status = 1
--- GROUP BY b.period
+-- # A month's persons are what stg_persons makes of its records' identifiers: the month
+-- # depends on the persons of those identifiers, not on every link of every month.
+-- stg_persons = """
+-- SELECT period, CAST(bit_xor(digest64(identifier_key || '>' || person)) AS VARCHAR) AS digest
+-- FROM (
+--     SELECT DISTINCT r.period, s.identifier_key, s.person
+--     FROM participants AS r
+--     JOIN stg_persons AS s ON s.identifier_key = r.person
+--     WHERE r.status = 1
+-- ) AS linked
+-- GROUP BY period
 -- """
 -- [columns]
 -- period = "First day of the month of the extract."
 -- scheme = "BHXH_BB, BHXH_TN, BHYT or BHTN."
--- person = "Pseudonym of the person, resolved through stg_person_links: a record carrying only the 12-digit number takes the pseudonym of the 10-digit code it was linked to by any record, in any month or office."
+-- person = "Pseudonym of the person, resolved through stg_persons: the lowest personal ID of the identifiers linked to the record's by any record, in any month or office; the record's own identifier when it was never linked."
 -- office = "Office whose record was kept."
 -- district_code = "District of the kept record (the office where the extract has no district)."
 -- commune_code = "Commune of the kept record."
@@ -29,18 +31,13 @@
 -- unique = ["period", "scheme", "person"]
 -- [[tests]]
 -- not_null = ["period", "scheme", "person", "district_code"]
-WITH -- A record that carries the 10-digit code is its own person; only the few that carry just the
--- number are joined with the links (the links are hashed, those records stream past). Joining
--- every record instead made the join's output end in one batch of every unmatched record.
+WITH -- Each record's identifier (its code, else its personal ID) takes its person from
+-- stg_persons; the persons are hashed and the records stream past them.
 resolved AS (
-    SELECT p.*, COALESCE(p.person_id_key, p.person) AS resolved_person
-    FROM participants AS p
-    WHERE p.person_id_key IS NOT NULL AND p.status = 1
-    UNION ALL
-    SELECT p.*, COALESCE(l.person_id_key, p.national_id_key, p.person) AS resolved_person
-    FROM stg_person_links AS l
-    RIGHT JOIN participants AS p ON l.national_id_key = p.national_id_key
-    WHERE p.person_id_key IS NULL AND p.status = 1
+    SELECT p.*, COALESCE(s.person, p.person) AS resolved_person
+    FROM stg_persons AS s
+    RIGHT JOIN participants AS p ON s.identifier_key = p.person
+    WHERE p.status = 1
 ),
 -- Persons with more than one active record in a scheme and month: few, so their records are
 -- kept apart and ranked (a window over every record would sort them all), and the winner of

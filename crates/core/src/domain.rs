@@ -107,6 +107,9 @@ pub enum BenefitType {
     MonthlyAllowance,
     /// Social pension (trợ cấp hưu trí xã hội).
     SocialPension,
+    /// Monthly allowance of art. 23 of Law 41/2024/QH15 (from July 2025), for people at
+    /// retirement age with neither a pension nor the social pension.
+    Article23Allowance,
     /// Any other benefit code, such as `TUAT`: loaded, not counted.
     Other(String),
 }
@@ -118,6 +121,7 @@ impl BenefitType {
             Self::Pension => "HUU_TRI",
             Self::MonthlyAllowance => "TRO_CAP_HANG_THANG",
             Self::SocialPension => "HUU_TRI_XA_HOI",
+            Self::Article23Allowance => "TRO_CAP_DIEU_23",
             Self::Other(code) => code,
         }
     }
@@ -127,12 +131,14 @@ impl BenefitType {
         !matches!(self, Self::Other(_))
     }
 
-    /// Parses an upper-case code of letters and underscores; `None` for anything else.
+    /// Parses a known code, or an upper-case code of letters and underscores; `None` for
+    /// anything else.
     pub fn from_code(code: &str) -> Option<Self> {
         match code {
             "HUU_TRI" => Some(Self::Pension),
             "TRO_CAP_HANG_THANG" => Some(Self::MonthlyAllowance),
             "HUU_TRI_XA_HOI" => Some(Self::SocialPension),
+            "TRO_CAP_DIEU_23" => Some(Self::Article23Allowance),
             other
                 if !other.is_empty()
                     && other.len() <= 32
@@ -236,6 +242,15 @@ mod tests {
                 .counts_for_pension_receipt()
         );
         assert_eq!(BenefitType::from_code("huu tri"), None);
+        assert_eq!(
+            BenefitType::from_code("TRO_CAP_DIEU_23"),
+            Some(BenefitType::Article23Allowance)
+        );
+        assert!(
+            BenefitType::from_code("TRO_CAP_DIEU_23")
+                .is_some_and(|b| b.counts_for_pension_receipt())
+        );
+        assert_eq!(BenefitType::from_code("X1"), None);
         assert_eq!(Status::from_code("2"), Some(Status::Suspended));
         assert_eq!(Status::from_code("4"), None);
     }

@@ -38,6 +38,11 @@ pub struct ModelConfig {
     /// A month's partition then depends on its own digest instead of the input's version.
     #[serde(default)]
     pub period_digests: BTreeMap<String, String>,
+    /// A model that reads itself: its first round reads this query's result under the model's
+    /// own name, each later round the round before, until a round returns exactly the rows of
+    /// the one before (see [`crate::run`]). Each round is a query of the engine, materialised
+    /// like the model, so it streams and spills within the memory pool.
+    pub fixpoint_seed: Option<String>,
 }
 
 /// One declarative data test; exactly one field is set.

@@ -83,8 +83,23 @@ impl Inputs {
                 .collect();
             inputs.months.insert(table.clone(), months);
         }
+        let root = warehouse.location().root();
+        // Digest queries may hash with `digest64`, whatever session they run in.
+        ctx.register_udf(crate::session::digest64());
+        let mut built_models = BTreeMap::new();
         for model in project.models.values() {
             for (input, sql) in &model.config.period_digests {
+                // A digested model is digested as it was last built; a model not built yet
+                // has no digests, so every month depending on it is new.
+                if let Some(upstream) = project.models.get(input) {
+                    if !built_models.contains_key(input) {
+                        let built = crate::run::register_built(ctx, upstream, root).await?;
+                        built_models.insert(input.clone(), built);
+                    }
+                    if !built_models[input] {
+                        continue;
+                    }
+                }
                 let digests = digest_query(ctx, model, input, sql).await?;
                 inputs
                     .digests
@@ -121,7 +136,7 @@ fn month_at(column: &dyn Array, i: usize) -> Option<YearMonth> {
     text.value(0).get(..7)?.parse().ok()
 }
 
-async fn digest_query(
+pub(crate) async fn digest_query(
     ctx: &SessionContext,
     model: &Model,
     input: &str,

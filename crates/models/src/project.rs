@@ -165,9 +165,23 @@ impl Project {
         for (name, layer, sql, path) in raw {
             let file = path.display().to_string();
             let (config, _) = parse_leading_block(&sql, &file)?;
-            let refs = references(&sql, &file)?;
+            let mut refs = references(&sql, &file)?;
+            if let Some(seed) = &config.fixpoint_seed {
+                // A fixpoint model reads itself: that is its previous round, not a dependency.
+                refs.retain(|r| r.name != name);
+                refs.extend(references(seed, &file)?);
+                if config.partition_by.is_some() {
+                    return Err(Error::Config {
+                        file,
+                        line: 1,
+                        message: "a fixpoint model is built whole, not partitioned by period"
+                            .into(),
+                    });
+                }
+            }
             let (depends_on, sources) = classify(&refs, &names, tables, &file)?;
             let materialization = match (config.materialized.as_deref(), layer.name()) {
+                _ if config.fixpoint_seed.is_some() => Materialization::Parquet,
                 (Some("parquet"), _) | (None, "marts") => Materialization::Parquet,
                 (None, _) if config.partition_by.is_some() => Materialization::Parquet,
                 _ => Materialization::View,
@@ -268,9 +282,11 @@ fn check_partitioning(
             )));
         }
         for r in references(sql, file)? {
-            if !tables.contains(&r.name) {
+            // The digest of an upstream model is taken once it is built, and may read it.
+            let digested_model = depends_on.contains(input) && &r.name == input;
+            if !tables.contains(&r.name) && !digested_model {
                 return Err(invalid(format!(
-                    "the digest query of {input} reads {}, not a warehouse table",
+                    "the digest query of {input} reads {}, neither a warehouse table nor {input}",
                     r.name
                 )));
             }

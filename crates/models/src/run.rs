@@ -26,8 +26,8 @@ use datafusion::scalar::ScalarValue;
 use crate::dag::order;
 use crate::error::{Error, Result};
 use crate::partition::{
-    BuildOptions, Fingerprints, PERIOD, PartitionPrint, Reason, folder, folder_url, partition_file,
-    plan, recorded, store_path,
+    BuildOptions, Fingerprints, Inputs, PERIOD, PartitionPrint, Reason, folder, folder_url,
+    partition_file, plan, recorded, store_path,
 };
 use crate::project::{Materialization, Model, Project};
 
@@ -175,6 +175,11 @@ fn replace_table(
 }
 
 async fn register_view(ctx: &SessionContext, model: &Model) -> Result<()> {
+    if model.config.fixpoint_seed.is_some() {
+        // A model that reads itself has no view: it is computed, in memory.
+        build_fixpoint(ctx, model, None, None).await?;
+        return Ok(());
+    }
     let df = ctx
         .sql(&model.sql)
         .await
@@ -196,7 +201,7 @@ pub async fn build(
         ctx,
         selected,
         target,
-        &Fingerprints::default(),
+        None,
         &BuildOptions::default(),
     )
     .await
@@ -212,16 +217,25 @@ pub async fn build_fingerprinted(
     ctx: &SessionContext,
     selected: &BTreeSet<String>,
     target: &Target,
-    fingerprints: &Fingerprints,
+    inputs: Option<&Inputs>,
     options: &BuildOptions,
 ) -> Result<BuildReport> {
     let mut report = BuildReport::default();
+    let mut inputs = inputs.cloned();
+    let mut fingerprints = match &inputs {
+        Some(inputs) => crate::partition::fingerprints(project, inputs)?,
+        None => Fingerprints::default(),
+    };
+    let fingerprints = &mut fingerprints;
     for name in order(project)? {
         let model = &project.models[&name];
         let started = Instant::now();
         let mut built = selected.contains(&name);
         let mut partitions = Vec::new();
         let rows = match (model.materialization, built, target) {
+            (_, true, Target::Memory) if model.config.fixpoint_seed.is_some() => {
+                Some(build_fixpoint(ctx, model, None, None).await?)
+            }
             (Materialization::View, _, _) => {
                 register_view(ctx, model).await?;
                 None
@@ -260,11 +274,18 @@ pub async fn build_fingerprinted(
                     built = false;
                     register_existing_mart(ctx, model, target).await?;
                     None
+                } else if model.config.fixpoint_seed.is_some() {
+                    Some(build_fixpoint(ctx, model, Some(root), fingerprint).await?)
                 } else {
                     Some(write_mart(ctx, model, root, fingerprint).await?)
                 }
             }
         };
+        if let Some(inputs) = inputs.as_mut().filter(|_| built)
+            && redigest(project, ctx, &name, inputs).await?
+        {
+            *fingerprints = crate::partition::fingerprints(project, inputs)?;
+        }
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(model = %name, built, rows, seconds, "model");
         report.models.push(ModelOutcome {
@@ -277,6 +298,42 @@ pub async fn build_fingerprinted(
         });
     }
     Ok(report)
+}
+
+/// Once `built` has been built, takes again the digests later models take of it (their
+/// months depend on what it now holds). Whether there were any.
+async fn redigest(
+    project: &Project,
+    ctx: &SessionContext,
+    built: &str,
+    inputs: &mut Inputs,
+) -> Result<bool> {
+    let mut any = false;
+    for model in project.models.values() {
+        if let Some(sql) = model.config.period_digests.get(built) {
+            let digests = crate::partition::digest_query(ctx, model, built, sql).await?;
+            inputs
+                .digests
+                .insert((model.name.clone(), built.to_string()), digests);
+            any = true;
+        }
+    }
+    Ok(any)
+}
+
+/// Registers a whole model's Parquet file under its name if it has been built. Whether it had.
+pub(crate) async fn register_built(
+    ctx: &SessionContext,
+    model: &Model,
+    root: &Url,
+) -> Result<bool> {
+    let url = model_url(root, model)?;
+    let store = warehouse_store(ctx, model, &url)?;
+    if store.head(&store_path(model, &url)?).await.is_err() {
+        return Ok(false);
+    }
+    register_file(ctx, model, &url).await?;
+    Ok(true)
 }
 
 fn warehouse_store(
@@ -515,6 +572,148 @@ async fn build_partition(
     write_file(ctx, model, df, &url, &tmp, metadata).await
 }
 
+/// One round of a fixpoint model: its table and, in a warehouse, the file that holds it.
+struct Round {
+    table: Arc<dyn datafusion::catalog::TableProvider>,
+    file: Option<Url>,
+}
+
+/// Runs `sql` and keeps its result as a round: in memory, or in a Parquet file beside the
+/// model's when building into a warehouse.
+async fn materialize_round(
+    ctx: &SessionContext,
+    model: &Model,
+    sql: &str,
+    root: Option<&Url>,
+    number: usize,
+) -> Result<Round> {
+    let failed = |e| execution_error(model, e);
+    let df = ctx.sql(sql).await.map_err(failed)?;
+    let Some(root) = root else {
+        let planned = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await.map_err(failed)?;
+        let schema = batches.first().map(|b| b.schema()).unwrap_or(planned);
+        let table = MemTable::try_new(schema, vec![batches]).map_err(failed)?;
+        return Ok(Round {
+            table: Arc::new(table),
+            file: None,
+        });
+    };
+    let name = format!(
+        "{}/.{}.round-{number}.{}",
+        folder(model),
+        model.name,
+        unique_suffix()
+    );
+    let join = |suffix: &str| {
+        root.join(&format!("{name}{suffix}"))
+            .map_err(|e| write_error(model, e.to_string()))
+    };
+    let (url, tmp) = (join(".parquet")?, join(".tmp")?);
+    write_file(ctx, model, df, &url, &tmp, Vec::new()).await?;
+    let table = ctx
+        .read_parquet(url.as_str(), ParquetReadOptions::default())
+        .await
+        .map_err(failed)?
+        .into_view();
+    Ok(Round {
+        table,
+        file: Some(url),
+    })
+}
+
+/// Whether two rounds hold the same rows (a fixpoint model's rows are unique).
+async fn same_rows(ctx: &SessionContext, model: &Model, a: &Round, b: &Round) -> Result<bool> {
+    let failed = |e| execution_error(model, e);
+    let (left, right) = ("__fixpoint_before", "__fixpoint_after");
+    let scratch = SessionContext::new_with_config_rt(ctx.copied_config(), ctx.runtime_env());
+    scratch
+        .register_table(left, Arc::clone(&a.table))
+        .map_err(failed)?;
+    scratch
+        .register_table(right, Arc::clone(&b.table))
+        .map_err(failed)?;
+    let before = count_rows(&scratch, &format!("SELECT * FROM {left}"))
+        .await
+        .map_err(failed)?;
+    let after = count_rows(&scratch, &format!("SELECT * FROM {right}"))
+        .await
+        .map_err(failed)?;
+    if before != after {
+        return Ok(false);
+    }
+    let new = count_rows(
+        &scratch,
+        &format!("SELECT * FROM {right} EXCEPT SELECT * FROM {left}"),
+    )
+    .await
+    .map_err(failed)?;
+    Ok(new == 0)
+}
+
+async fn delete_round(ctx: &SessionContext, model: &Model, round: &Round) {
+    if let Some(url) = &round.file
+        && let (Ok(store), Ok(path)) = (warehouse_store(ctx, model, url), store_path(model, url))
+    {
+        let _ = store.delete(&path).await;
+    }
+}
+
+/// Builds a model that reads itself (`fixpoint_seed`): the seed is the first round; each
+/// round runs the model's SQL with its name bound to the round before, until a round returns
+/// the same rows as the one before. The last round is the model: written to its Parquet file
+/// with `fingerprint` into a warehouse (`root`), kept in memory otherwise. Returns its rows.
+async fn build_fixpoint(
+    ctx: &SessionContext,
+    model: &Model,
+    root: Option<&Url>,
+    fingerprint: Option<&str>,
+) -> Result<u64> {
+    let seed = model.config.fixpoint_seed.as_deref().unwrap_or_default();
+    let mut previous = materialize_round(ctx, model, seed, root, 0).await?;
+    let mut rounds = 0;
+    loop {
+        replace_table(ctx, model, Arc::clone(&previous.table))?;
+        rounds += 1;
+        let next = materialize_round(ctx, model, &model.sql, root, rounds).await;
+        let next = match next {
+            Ok(next) => next,
+            Err(e) => {
+                delete_round(ctx, model, &previous).await;
+                return Err(e);
+            }
+        };
+        let same = same_rows(ctx, model, &previous, &next).await;
+        delete_round(ctx, model, &previous).await;
+        previous = next;
+        match same {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => {
+                delete_round(ctx, model, &previous).await;
+                return Err(e);
+            }
+        }
+    }
+    tracing::info!(model = %model.name, rounds, "fixpoint reached");
+    replace_table(ctx, model, Arc::clone(&previous.table))?;
+    let Some(root) = root else {
+        return count_rows(ctx, &format!("SELECT * FROM {}", model.name))
+            .await
+            .map_err(|e| execution_error(model, e));
+    };
+    let written = write_mart_from(
+        ctx,
+        model,
+        root,
+        fingerprint,
+        format!("SELECT * FROM {}", model.name),
+    )
+    .await;
+    delete_round(ctx, model, &previous).await;
+    written
+}
+
 /// Failpoints of partition writes: `models.fail_partition_write@YYYY-MM` fails every write
 /// of that month, `models.fail_first_partition_write` the first write of the process.
 fn failing_write(month: YearMonth) -> bool {
@@ -616,10 +815,18 @@ async fn write_mart(
     root: &Url,
     fingerprint: Option<&str>,
 ) -> Result<u64> {
-    let df = ctx
-        .sql(&model.sql)
-        .await
-        .map_err(|e| execution_error(model, e))?;
+    write_mart_from(ctx, model, root, fingerprint, model.sql.clone()).await
+}
+
+/// [`write_mart`] of the rows of `sql`.
+async fn write_mart_from(
+    ctx: &SessionContext,
+    model: &Model,
+    root: &Url,
+    fingerprint: Option<&str>,
+    sql: String,
+) -> Result<u64> {
+    let df = ctx.sql(&sql).await.map_err(|e| execution_error(model, e))?;
     let mut metadata = Vec::new();
     if let Some(fingerprint) = fingerprint {
         metadata.push(KeyValue::new(

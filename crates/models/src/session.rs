@@ -2,9 +2,13 @@
 
 use std::sync::Arc;
 
+use arrow::array::{AsArray, Int64Array};
+use arrow::datatypes::DataType;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::scalar::ScalarValue;
 
 /// A session with a memory limit of `memory_limit_mb` MiB and spill files in `spill_dir` (the
 /// system temporary directory when `None`).
@@ -25,7 +29,50 @@ pub fn session(memory_limit_mb: usize, spill_dir: Option<&str>) -> crate::Result
             .with_information_schema(true)
             .set_bool("datafusion.sql_parser.collect_spans", true),
     ));
-    Ok(SessionContext::new_with_config_rt(config, runtime))
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    ctx.register_udf(digest64());
+    Ok(ctx)
+}
+
+/// `digest64(text)`: a 64-bit FNV-1a hash of the text, the same in every run and on every
+/// machine. Digest queries combine it with `bit_xor` over a month's rows, which needs neither
+/// an order nor the rows in memory at once.
+pub fn digest64() -> ScalarUDF {
+    create_udf(
+        "digest64",
+        vec![DataType::Utf8],
+        DataType::Int64,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| match &args[0] {
+            ColumnarValue::Scalar(value) => {
+                let text = match value {
+                    ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => {
+                        v.as_deref()
+                    }
+                    _ => None,
+                };
+                Ok(ColumnarValue::Scalar(ScalarValue::Int64(text.map(fnv1a))))
+            }
+            ColumnarValue::Array(array) => {
+                let text = arrow::compute::cast(array, &DataType::Utf8)?;
+                let hashed: Int64Array = text
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| v.map(fnv1a))
+                    .collect();
+                Ok(ColumnarValue::Array(Arc::new(hashed)))
+            }
+        }),
+    )
+}
+
+fn fnv1a(text: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
 }
 
 /// `config` without dynamic filters from hash joins. With them, a join whose build side is
@@ -52,4 +99,14 @@ fn with_plain_strings(config: SessionConfig) -> SessionConfig {
             false,
         )
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn digest64_is_fnv1a() {
+        // The published FNV-1a 64 values of "" and "a".
+        assert_eq!(super::fnv1a("") as u64, 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::fnv1a("a") as u64, 0xaf63_dc4c_8601_ec8c);
+    }
 }

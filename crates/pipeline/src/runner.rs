@@ -841,7 +841,8 @@ pub async fn build_models(
     let target = Target::Warehouse {
         root: warehouse.location().root().clone(),
     };
-    let prints = fingerprints(project, &Inputs::read(project, warehouse, &ctx).await?)?;
-    let built = build_fingerprinted(project, &ctx, selected, &target, &prints, options).await?;
+    let inputs = Inputs::read(project, warehouse, &ctx).await?;
+    let built =
+        build_fingerprinted(project, &ctx, selected, &target, Some(&inputs), options).await?;
     Ok((ctx, built))
 }

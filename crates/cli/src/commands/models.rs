@@ -143,8 +143,10 @@ pub async fn run_build(global: &Global, args: BuildArgs) -> Result<u8, Failure> 
     let report =
         ansinh_pipeline::lock::locked(&warehouse, "build", config.run.lock_ttl_seconds, async {
             let inputs = Inputs::read(&project, &warehouse, &ctx).await?;
-            let prints = fingerprints(&project, &inputs)?;
-            Ok(build_fingerprinted(&project, &ctx, &selected, &target, &prints, &options).await?)
+            Ok(
+                build_fingerprinted(&project, &ctx, &selected, &target, Some(&inputs), &options)
+                    .await?,
+            )
         })
         .await?;
     for m in report.models.iter().filter(|m| m.built) {
