@@ -18,9 +18,13 @@ import tomllib
 import duckdb
 from deltalake import DeltaTable
 
-TABLES = ["participants", "beneficiaries", "rejects", "_loads", "person_links"]
-# Tables a warehouse may not have written yet (no rejects, no identity links).
+TABLES = ["participants", "beneficiaries", "social_pensions", "rejects", "_loads", "person_links"]
+# Tables a warehouse may not have written yet (no lists, no rejects, no identity links).
 EMPTY = {
+    "social_pensions": "period VARCHAR, office VARCHAR, person VARCHAR, person_id_key VARCHAR, "
+    "national_id_key VARCHAR, birth_month DATE, birth_precision VARCHAR, sex VARCHAR, "
+    "benefit_type VARCHAR, poor_household BOOLEAN, monthly_amount BIGINT, start_month DATE, "
+    "district_code VARCHAR, commune_code VARCHAR, source_line BIGINT",
     "rejects": "kind VARCHAR, period VARCHAR, office VARCHAR, file VARCHAR, sha256 VARCHAR, "
     "line BIGINT, field VARCHAR, reason VARCHAR, value VARCHAR",
     "person_links": "national_id_key VARCHAR, person_id_key VARCHAR, kind VARCHAR, period VARCHAR, "

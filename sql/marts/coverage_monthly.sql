@@ -9,7 +9,7 @@
 -- numerator = "Distinct persons counted by the indicator in the unit and month."
 -- denominator = "The indicator's population for the unit and the month's year (null when the reference data has none)."
 -- rate = "numerator / denominator, a fraction (0.3227 = 32.27%); null when the denominator is unknown or zero."
--- complete = "Whether every expected delivery behind the unit and month arrived (participants for the insurance indicators, beneficiaries for pension receipt): an incomplete figure is low because data are missing, not because coverage fell."
+-- complete = "Whether every expected delivery behind the unit and month arrived (participants for the insurance indicators, beneficiaries and social-pension lists for pension receipt): an incomplete figure is low because data are missing, not because coverage fell."
 -- [[tests]]
 -- unique = ["period", "boundary", "unit_code", "unit_level", "indicator"]
 -- [[tests]]
@@ -57,6 +57,13 @@ denominators AS (
     FROM population_past_age
     WHERE sex = 'T'
 ),
+-- The units lacking a delivery, by what they lack: pension receipt is counted from the
+-- beneficiaries and the social-pension lists.
+incomplete AS (
+    SELECT DISTINCT period, CASE WHEN kind = 'social_pensions' THEN 'beneficiaries' ELSE kind END AS kind,
+        boundary, unit_code, unit_level
+    FROM stg_incomplete_units
+),
 -- Each month and boundary is counted on the reference data of one boundary.
 month_boundaries AS (
     SELECT p.period, b.boundary, b.reference_boundary
@@ -83,6 +90,6 @@ LEFT JOIN month_boundaries AS mb ON mb.period = s.period AND mb.boundary = s.bou
 LEFT JOIN denominators AS d
     ON d.year = CAST(date_part('year', s.period) AS INT) AND d.boundary = mb.reference_boundary
     AND d.unit_code = s.unit_code AND d.base = s.base
-LEFT JOIN stg_incomplete_units AS x
+LEFT JOIN incomplete AS x
     ON x.period = s.period AND x.kind = s.kind AND x.boundary = s.boundary
     AND x.unit_code = s.unit_code AND x.unit_level = s.unit_level

@@ -3,7 +3,7 @@
 -- [columns]
 -- period = "First day of the month."
 -- office = "Office code."
--- kind = "participants or beneficiaries."
+-- kind = "participants, beneficiaries or social_pensions."
 -- state = "loaded, restated, refused (the earlier load, if any, stays) or missing."
 -- file = "Latest file of the delivery."
 -- rows_read = "Data rows of the file in effect (the refused file when refused)."
@@ -13,6 +13,8 @@
 -- cross_office_duplicates = "Persons active in a scheme here and in another office's extract of the same month (participants only; matched on the pseudonym resolved at load time)."
 -- outside_area = "Records of the delivery loaded in effect whose commune (or district) is not one the office serves in the month (reference.office_areas); they are counted where they live."
 -- identity_conflicts = "Persons whose identifiers this delivery's records first linked to a second personal ID (stg_identity_conflicts lists them): each conflict is counted once, at the delivery where it arose."
+-- outside_eligibility = "Social-pension lists: rows paid outside the eligibility rules (the social pension below 75 unless 70 to 74 in a poor or near-poor household; the social allowance at 80 below 80), loaded and counted as paid."
+-- pension_and_social_pension = "Social-pension lists: persons of the list who also receive a pension or a monthly social-insurance allowance in the month (counted once toward pension receipt)."
 -- missing = "Whether the delivery is expected but absent."
 -- [[tests]]
 -- unique = ["period", "office", "kind"]
@@ -24,7 +26,7 @@ WITH fact_loads AS (
         CAST(period || '-01' AS DATE) AS month,
         ROW_NUMBER() OVER (PARTITION BY kind, period, office ORDER BY loaded_at DESC) AS newest
     FROM _loads
-    WHERE kind IN ('participants', 'beneficiaries')
+    WHERE kind IN ('participants', 'beneficiaries', 'social_pensions')
 ),
 expected AS (
     SELECT month, office, kind FROM stg_expected_deliveries
@@ -95,6 +97,35 @@ duplicates AS (
     WHERE p.status = 1
     GROUP BY p.period, p.office
 ),
+-- The social-pension lists' rows against the eligibility rules, by age at the end of the month.
+list_ages AS (
+    SELECT CAST(period || '-01' AS DATE) AS month, CAST(office AS VARCHAR) AS office, benefit_type,
+        poor_household, person,
+        CAST(
+            (CAST(substr(period, 1, 4) AS INT) * 12 + CAST(substr(period, 6, 2) AS INT))
+            - (date_part('year', birth_month) * 12 + date_part('month', birth_month))
+        AS INT) AS age_months
+    FROM social_pensions
+),
+outside_eligibility AS (
+    SELECT month, office, COUNT(*) AS records
+    FROM list_ages
+    WHERE (benefit_type = 'HUU_TRI_XA_HOI' AND age_months < 900 AND NOT (age_months >= 840 AND poor_household))
+        OR (benefit_type = 'TRO_CAP_XA_HOI_80' AND age_months < 960)
+    GROUP BY month, office
+),
+list_persons AS (
+    SELECT DISTINCT a.month, a.office, COALESCE(s.person, a.person) AS person
+    FROM stg_persons AS s
+    RIGHT JOIN list_ages AS a ON s.identifier_key = a.person
+),
+both_sources AS (
+    SELECT l.month, l.office, COUNT(*) AS persons
+    FROM list_persons AS l
+    JOIN stg_beneficiaries AS b ON b.period = l.month AND b.person = l.person
+    WHERE b.pension OR b.monthly_allowance
+    GROUP BY l.month, l.office
+),
 conflicts AS (
     SELECT period, office, kind, COUNT(*) AS persons
     FROM stg_identity_conflicts
@@ -118,6 +149,8 @@ SELECT
     CASE WHEN e.kind = 'participants' THEN COALESCE(d.persons, 0) END AS cross_office_duplicates,
     CAST(COALESCE(o.records, 0) AS BIGINT) AS outside_area,
     CAST(COALESCE(c.persons, 0) AS BIGINT) AS identity_conflicts,
+    CASE WHEN e.kind = 'social_pensions' THEN CAST(COALESCE(oe.records, 0) AS BIGINT) END AS outside_eligibility,
+    CASE WHEN e.kind = 'social_pensions' THEN CAST(COALESCE(bs.persons, 0) AS BIGINT) END AS pension_and_social_pension,
     n.outcome IS NULL AS missing
 FROM expected AS e
 LEFT JOIN newest AS n
@@ -134,3 +167,7 @@ LEFT JOIN outside AS o
     ON o.period = e.month AND o.kind = e.kind AND o.office = e.office
 LEFT JOIN conflicts AS c
     ON c.period = e.month AND c.kind = e.kind AND c.office = e.office
+LEFT JOIN outside_eligibility AS oe
+    ON oe.month = e.month AND oe.office = e.office AND e.kind = 'social_pensions'
+LEFT JOIN both_sources AS bs
+    ON bs.month = e.month AND bs.office = e.office AND e.kind = 'social_pensions'

@@ -3,7 +3,7 @@
 -- [columns]
 -- month = "First day of the month."
 -- office = "Office code."
--- kind = "participants or beneficiaries."
+-- kind = "participants, beneficiaries or social_pensions."
 -- [[tests]]
 -- unique = ["month", "office", "kind"]
 WITH bounds AS (
@@ -13,7 +13,7 @@ WITH bounds AS (
     FROM (
         SELECT CAST(period || '-01' AS DATE) AS month
         FROM _loads
-        WHERE kind IN ('participants', 'beneficiaries')
+        WHERE kind IN ('participants', 'beneficiaries', 'social_pensions')
     ) AS delivered
 ),
 -- make_date may return null; the fallback never applies and keeps the column non-null.
@@ -27,7 +27,7 @@ months AS (
     WHERE i <= last_index
 ),
 kinds AS (
-    SELECT kind FROM (VALUES ('participants'), ('beneficiaries')) AS v(kind)
+    SELECT kind FROM (VALUES ('participants'), ('beneficiaries'), ('social_pensions')) AS v(kind)
 )
 SELECT m.month, o.office_code AS office, k.kind
 FROM months AS m

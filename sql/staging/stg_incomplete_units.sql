@@ -2,7 +2,7 @@
 -- tags = ["staging", "quality"]
 -- [columns]
 -- period = "First day of the month."
--- kind = "participants or beneficiaries."
+-- kind = "participants, beneficiaries or social_pensions."
 -- boundary = "as_of_period or current."
 -- unit_code = "GSO code of the unit."
 -- unit_level = "province, district or commune."
@@ -15,7 +15,7 @@ WITH expected AS (
 arrived AS (
     SELECT DISTINCT CAST(period || '-01' AS DATE) AS month, kind, office
     FROM _loads
-    WHERE kind IN ('participants', 'beneficiaries') AND outcome IN ('loaded', 'restated')
+    WHERE kind IN ('participants', 'beneficiaries', 'social_pensions') AND outcome IN ('loaded', 'restated')
 ),
 missing AS (
     SELECT e.month, e.kind, e.office_code

@@ -5,16 +5,14 @@
 -- period_inputs = ["participants"]
 -- [period_digests]
 -- # A month's persons are what stg_persons makes of its records' identifiers: the month
--- # depends on the persons of those identifiers, not on every link of every month.
+-- # depends on the person of each of its linked records (by office and line, so no row is
+-- # counted twice and the digest streams), not on every link of every month.
 -- stg_persons = """
--- SELECT period, CAST(bit_xor(digest64(identifier_key || '>' || person)) AS VARCHAR) AS digest
--- FROM (
---     SELECT DISTINCT r.period, s.identifier_key, s.person
---     FROM participants AS r
---     JOIN stg_persons AS s ON s.identifier_key = r.person
---     WHERE r.status = 1
--- ) AS linked
--- GROUP BY period
+-- SELECT r.period, CAST(bit_xor(digest64(CAST(r.office AS VARCHAR) || ':' || CAST(r.source_line AS VARCHAR) || '>' || s.person)) AS VARCHAR) AS digest
+-- FROM participants AS r
+-- JOIN stg_persons AS s ON s.identifier_key = r.person
+-- WHERE r.status = 1
+-- GROUP BY r.period
 -- """
 -- [columns]
 -- period = "First day of the month of the extract."

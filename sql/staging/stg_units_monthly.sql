@@ -1,4 +1,4 @@
--- description = "The units with any record in each month, of participants or beneficiaries, on both boundaries: the communes of the records and the units containing them (stg_unit_rollup). coverage_monthly gives each of them a row for every indicator. Built a month at a time."
+-- description = "The units with any record in each month, of participants, beneficiaries or social-pension lists, on both boundaries: the communes of the records and the units containing them (stg_unit_rollup). coverage_monthly gives each of them a row for every indicator. Built a month at a time."
 -- tags = ["staging", "coverage"]
 -- partition_by = "period"
 -- [columns]

@@ -218,7 +218,7 @@ fn bad_reference_data_names_file_line_and_value_and_loads_nothing() {
         (
             "office_areas.csv",
             "56CS02,99999,2025-07-01,\n",
-            "office_areas.csv:9: unit_code: \"99999\" is not a district or commune of geography.csv valid then",
+            "office_areas.csv:9: unit_code: \"99999\" is not a unit of geography.csv valid then",
         ),
         (
             "commune_crosswalk.csv",

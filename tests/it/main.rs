@@ -21,3 +21,4 @@ mod restatement;
 mod s3;
 mod serve;
 mod slt;
+mod social_pensions;

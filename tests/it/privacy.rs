@@ -7,7 +7,7 @@ use ansinh_core::DeliveryKind;
 use ansinh_extract::fields::{Field, field_for_header};
 use ansinh_extract::{TextEncoding, nfc, open_rows};
 
-use crate::common::{Site, rows, run};
+use crate::common::{Site, files_under, rows, run};
 
 /// Identifier cells (as digit runs of 9 or more) and names of every landed file, read with
 /// the project's own readers so every form is covered.
@@ -76,17 +76,6 @@ fn leaks(text: &str, ids: &HashSet<String>, names: &HashSet<String>) -> Vec<Stri
         }
     }
     found
-}
-
-fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }
 
 #[test]

@@ -36,12 +36,14 @@ pub const HI_GROUP: &str = "hi_group";
 pub const BENEFIT_TYPE: &str = "benefit_type";
 /// Monthly benefit in VND.
 pub const MONTHLY_AMOUNT: &str = "monthly_amount";
+/// Whether a social pensioner's household is poor or near-poor.
+pub const POOR_HOUSEHOLD: &str = "poor_household";
 /// First month of the benefit (first day of that month).
 pub const START_MONTH: &str = "start_month";
 /// Line of the record in its source file.
 pub const SOURCE_LINE: &str = "source_line";
 
-/// Delivery kind (`participants` or `beneficiaries`).
+/// Delivery kind (`participants`, `beneficiaries` or `social_pensions`).
 pub const KIND: &str = "kind";
 /// File path or URL of a delivery.
 pub const FILE: &str = "file";

@@ -173,11 +173,18 @@ pub enum DeliveryKind {
     Participants,
     /// One row per person and benefit paid in the month.
     Beneficiaries,
+    /// One row per person paid the social pension (or, before July 2025, the social allowance
+    /// at 80) in the month: the social-protection authority's list.
+    SocialPensions,
 }
 
 impl DeliveryKind {
-    /// Both kinds.
-    pub const ALL: [DeliveryKind; 2] = [Self::Participants, Self::Beneficiaries];
+    /// Every kind.
+    pub const ALL: [DeliveryKind; 3] = [
+        Self::Participants,
+        Self::Beneficiaries,
+        Self::SocialPensions,
+    ];
 
     /// The name used in file names and table names.
     pub fn name(self) -> &'static str {

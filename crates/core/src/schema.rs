@@ -55,6 +55,23 @@ pub fn beneficiaries() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// The `social_pensions` table: the social-protection authority's monthly lists. The district
+/// is the commune's before July 2025 (the lists name only the commune).
+pub fn social_pensions() -> SchemaRef {
+    // The beneficiaries' columns, with the household flag after the benefit code.
+    let mut fields: Vec<Field> = beneficiaries()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let at = fields
+        .iter()
+        .position(|f| f.name() == c::BENEFIT_TYPE)
+        .map_or(fields.len(), |i| i + 1);
+    fields.insert(at, Field::new(c::POOR_HOUSEHOLD, DataType::Boolean, false));
+    Arc::new(Schema::new(fields))
+}
+
 /// The `rejects` table: rows quarantined by validation, with the reason.
 pub fn rejects() -> SchemaRef {
     Arc::new(Schema::new(vec![

@@ -1,10 +1,10 @@
-//! Column builders for the canonical record batches of participants and beneficiaries.
+//! Column builders for the canonical record batches of each delivery kind.
 
 use std::sync::Arc;
 
 use ansinh_core::{DeliveryKind, YearMonth, schema};
 use arrow::array::{
-    ArrayRef, Date32Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
 };
 
 use chrono::NaiveDate;
@@ -33,6 +33,7 @@ pub(crate) struct BatchBuilder {
     amount: Int64Builder,
     month: Date32Builder,
     hi_group: StringBuilder,
+    poor: BooleanBuilder,
     line: Int64Builder,
 }
 
@@ -63,6 +64,7 @@ impl BatchBuilder {
             amount: Int64Builder::with_capacity(capacity),
             month: Date32Builder::with_capacity(capacity),
             hi_group: strings(),
+            poor: BooleanBuilder::with_capacity(capacity),
             line: Int64Builder::with_capacity(capacity),
         }
     }
@@ -106,6 +108,21 @@ impl BatchBuilder {
 
     pub(crate) fn beneficiary(&mut self, benefit: &str, amount: i64, start: NaiveDate, line: u64) {
         self.scheme_or_benefit.append_value(benefit);
+        self.amount.append_value(amount);
+        self.month.append_value(date32(start));
+        self.line.append_value(line as i64);
+    }
+
+    pub(crate) fn social_pension(
+        &mut self,
+        benefit: &str,
+        poor: bool,
+        amount: i64,
+        start: NaiveDate,
+        line: u64,
+    ) {
+        self.scheme_or_benefit.append_value(benefit);
+        self.poor.append_value(poor);
         self.amount.append_value(amount);
         self.month.append_value(date32(start));
         self.line.append_value(line as i64);
@@ -156,6 +173,18 @@ impl BatchBuilder {
                     Arc::new(self.line.finish()),
                 ]);
                 schema::beneficiaries()
+            }
+            DeliveryKind::SocialPensions => {
+                columns.extend([
+                    Arc::new(self.scheme_or_benefit.finish()) as ArrayRef,
+                    Arc::new(self.poor.finish()),
+                    Arc::new(self.amount.finish()),
+                    Arc::new(self.month.finish()),
+                    Arc::new(self.district.finish()),
+                    Arc::new(self.commune.finish()),
+                    Arc::new(self.line.finish()),
+                ]);
+                schema::social_pensions()
             }
         };
         Ok(RecordBatch::try_new(schema, columns)?)

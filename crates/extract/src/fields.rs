@@ -38,6 +38,9 @@ pub enum Field {
     MonthlyAmount,
     /// First month of the benefit.
     StartMonth,
+    /// Poor or near-poor household (social pensions). The last field: the validator's
+    /// layout has one slot per field up to it.
+    PoorHousehold,
 }
 
 impl Field {
@@ -63,9 +66,11 @@ impl Field {
             Self::ContributionBase => &["Mức đóng", "muc_dong"],
             Self::PaidThrough => &["Đóng đến tháng", "dong_den_thang"],
             Self::HiGroup => &["Mã đối tượng", "ma_doi_tuong"],
-            Self::BenefitType => &["Loại chế độ", "loai_che_do"],
+            // Offices' extracts say "chế độ", the social-pension lists "trợ cấp".
+            Self::BenefitType => &["Loại chế độ", "loai_che_do", "Loại trợ cấp", "loai_tro_cap"],
             Self::MonthlyAmount => &["Số tiền", "so_tien"],
             Self::StartMonth => &["Hưởng từ tháng", "huong_tu_thang"],
+            Self::PoorHousehold => &["Hộ nghèo", "ho_ngheo"],
         }
     }
 
@@ -106,6 +111,18 @@ pub fn fields_of(kind: DeliveryKind) -> &'static [Field] {
             DistrictCode,
             CommuneCode,
         ],
+        DeliveryKind::SocialPensions => &[
+            NationalId,
+            PersonId,
+            FullName,
+            BirthDate,
+            Sex,
+            CommuneCode,
+            BenefitType,
+            PoorHousehold,
+            MonthlyAmount,
+            StartMonth,
+        ],
     }
 }
 
@@ -124,6 +141,19 @@ pub fn required_columns(kind: DeliveryKind, district_required: bool) -> Vec<Fiel
                 StartMonth,
                 CommuneCode,
             ]
+        }
+        // The lists name the commune only, in any month.
+        DeliveryKind::SocialPensions => {
+            return vec![
+                NationalId,
+                BirthDate,
+                Sex,
+                CommuneCode,
+                BenefitType,
+                PoorHousehold,
+                MonthlyAmount,
+                StartMonth,
+            ];
         }
     };
     if district_required {

@@ -420,13 +420,12 @@ impl Offices {
                 )));
             }
             let unit = r.required("unit_code")?;
+            // A province is the area of an authority that serves all of it.
             if !units.iter().any(|u| {
-                u.code == unit
-                    && u.level != UnitLevel::Province
-                    && overlaps((u.valid_from, u.valid_to), (valid_from, valid_to))
+                u.code == unit && overlaps((u.valid_from, u.valid_to), (valid_from, valid_to))
             }) {
                 return Err(r.error(format!(
-                    "unit_code: {unit:?} is not a district or commune of geography.csv valid then"
+                    "unit_code: {unit:?} is not a unit of geography.csv valid then"
                 )));
             }
             self.areas.push(OfficeArea {
@@ -762,7 +761,7 @@ mod tests {
         let areas = format!("{AREAS}56CS01,99999,2025-07-01,\n");
         assert_eq!(
             err(&[("offices.csv", OFFICES), ("office_areas.csv", &areas)]),
-            ":5: unit_code: \"99999\" is not a district or commune of geography.csv valid then"
+            ":5: unit_code: \"99999\" is not a unit of geography.csv valid then"
         );
         let shares = "old_code,new_code,share\n22300,23501,1\n22301,23501,0.5\n22301,23502,0.4\n";
         assert_eq!(

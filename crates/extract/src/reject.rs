@@ -52,6 +52,8 @@ pub enum RejectReason {
     InvalidAmount,
     /// Health-insurance group is not two capital letters.
     InvalidHiGroup,
+    /// A yes/no field is not `1` or `0`.
+    InvalidFlag,
     /// A cell holds bytes that are not text in the file's encoding.
     InvalidText,
 }

@@ -143,8 +143,8 @@ struct Checked {
     links: Option<RecordBatch>,
 }
 
-/// Fields of the contract (the last is `StartMonth`).
-const FIELD_COUNT: usize = Field::StartMonth as usize + 1;
+/// Fields of the contract (the last is `PoorHousehold`).
+const FIELD_COUNT: usize = Field::PoorHousehold as usize + 1;
 
 /// The header's mapping to the contract, shared by the workers: a field's column is looked
 /// up by index, as it is for every cell of every row.
@@ -423,6 +423,7 @@ impl<'a> Extractor<'a> {
             let outcome = match self.kind {
                 DeliveryKind::Participants => self.participant(&cell, line, &mut batch),
                 DeliveryKind::Beneficiaries => self.beneficiary(&cell, line, &mut batch),
+                DeliveryKind::SocialPensions => self.social_pension(&cell, line, &mut batch),
             };
             match outcome {
                 Ok(Some(link)) => links.push(link),
@@ -606,14 +607,7 @@ impl<'a> Extractor<'a> {
             }
             district
         };
-        if commune.is_empty() {
-            return Err((Field::CommuneCode, RejectReason::MissingValue, commune));
-        }
-        let unit = self
-            .geography
-            .unit(commune, UnitLevel::Commune, self.period)
-            .filter(|_| is_digits(commune, 5))
-            .ok_or((Field::CommuneCode, RejectReason::UnknownCommune, commune))?;
+        let unit = self.commune(commune)?;
         if !district.is_empty() && unit.parent_code.as_deref() != Some(district) {
             return Err((
                 Field::CommuneCode,
@@ -635,14 +629,7 @@ impl<'a> Extractor<'a> {
         // Codes are matched in capitals; most already are, and need no copy.
         let scheme = Scheme::from_code(scheme_text)
             .or_else(|| Scheme::from_code(&scheme_text.to_ascii_uppercase()))
-            .ok_or_else(|| {
-                let reason = if scheme_text.is_empty() {
-                    RejectReason::MissingValue
-                } else {
-                    RejectReason::UnknownScheme
-                };
-                (Field::Scheme, reason, scheme_text)
-            })?;
+            .ok_or_else(|| unknown_code(Field::Scheme, RejectReason::UnknownScheme, scheme_text))?;
         let status_text = cell(Field::Status);
         let status = Status::from_code(status_text).ok_or((
             Field::Status,
@@ -714,13 +701,35 @@ impl<'a> Extractor<'a> {
         let benefit = BenefitType::from_code(benefit_text)
             .or_else(|| BenefitType::from_code(&benefit_text.to_ascii_uppercase()))
             .ok_or_else(|| {
-                let reason = if benefit_text.is_empty() {
-                    RejectReason::MissingValue
-                } else {
-                    RejectReason::UnknownBenefit
-                };
-                (Field::BenefitType, reason, benefit_text)
+                unknown_code(
+                    Field::BenefitType,
+                    RejectReason::UnknownBenefit,
+                    benefit_text,
+                )
             })?;
+        let (amount, start) = self.payment(cell)?;
+        let district = self.place(cell)?;
+        let link = self.push_person(batch, &person, district, cell(Field::CommuneCode));
+        batch.beneficiary(benefit.code(), amount, start, line);
+        Ok(link)
+    }
+
+    /// The commune of a row: present, and a commune valid in the delivery's month.
+    fn commune<'v>(&self, commune: &'v str) -> Result<&crate::geography::Unit, Failure<'v>> {
+        if commune.is_empty() {
+            return Err((Field::CommuneCode, RejectReason::MissingValue, commune));
+        }
+        self.geography
+            .unit(commune, UnitLevel::Commune, self.period)
+            .filter(|_| is_digits(commune, 5))
+            .ok_or((Field::CommuneCode, RejectReason::UnknownCommune, commune))
+    }
+
+    /// The monthly amount and first month of a benefit paid in the delivery's month.
+    fn payment<'v>(
+        &self,
+        cell: &dyn Fn(Field) -> &'v str,
+    ) -> Result<(i64, chrono::NaiveDate), Failure<'v>> {
         let amount_text = cell(Field::MonthlyAmount);
         let amount = optional(amount_text, true, parse_amount)
             .map_err(|r| {
@@ -744,12 +753,76 @@ impl<'a> Extractor<'a> {
         if start > self.period.first_day() {
             return Err((Field::StartMonth, RejectReason::FutureDate, start_text));
         }
-        let district = self.place(cell)?;
-        let link = self.push_person(batch, &person, district, cell(Field::CommuneCode));
-        batch.beneficiary(benefit.code(), amount, start, line);
+        Ok((amount, start))
+    }
+}
+
+impl Extractor<'_> {
+    /// A row of a social-pension list: the personal ID is required, the benefit is the social
+    /// pension or the social allowance at 80, and the place is the commune alone (its district,
+    /// before July 2025, is the commune's).
+    fn social_pension<'v>(
+        &self,
+        cell: &dyn Fn(Field) -> &'v str,
+        line: u64,
+        batch: &mut BatchBuilder,
+    ) -> Result<Option<(Digest, Digest)>, Failure<'v>> {
+        let person = self.person(cell)?;
+        if person.national_id.is_none() {
+            return Err((Field::NationalId, RejectReason::MissingValue, ""));
+        }
+        let benefit_text = cell(Field::BenefitType);
+        let benefit = SOCIAL_PENSION_CODES
+            .into_iter()
+            .find(|code| code.eq_ignore_ascii_case(benefit_text))
+            .ok_or_else(|| {
+                unknown_code(
+                    Field::BenefitType,
+                    RejectReason::UnknownBenefit,
+                    benefit_text,
+                )
+            })?;
+        let poor_text = cell(Field::PoorHousehold);
+        let poor = match poor_text {
+            "1" => true,
+            "0" => false,
+            "" => return Err((Field::PoorHousehold, RejectReason::MissingValue, poor_text)),
+            _ => return Err((Field::PoorHousehold, RejectReason::InvalidFlag, poor_text)),
+        };
+        let (amount, start) = self.payment(cell)?;
+        let commune = cell(Field::CommuneCode);
+        let unit = self.commune(commune)?;
+        let district = match &unit.parent_code {
+            Some(parent)
+                if !self.districts_abolished()
+                    && self
+                        .geography
+                        .unit(parent, UnitLevel::District, self.period)
+                        .is_some() =>
+            {
+                parent.clone()
+            }
+            _ => String::new(),
+        };
+        let link = self.push_person(batch, &person, &district, commune);
+        batch.social_pension(benefit, poor, amount, start, line);
         Ok(link)
     }
 }
+
+/// The failure of a code that matched none: missing when empty, `unknown` otherwise.
+fn unknown_code(field: Field, unknown: RejectReason, text: &str) -> Failure<'_> {
+    let reason = if text.is_empty() {
+        RejectReason::MissingValue
+    } else {
+        unknown
+    };
+    (field, reason, text)
+}
+
+/// The benefit codes of a social-pension list: the social pension (from July 2025) and the
+/// social allowance at 80 (before).
+pub const SOCIAL_PENSION_CODES: [&str; 2] = ["HUU_TRI_XA_HOI", "TRO_CAP_XA_HOI_80"];
 
 /// Why an optional field failed: missing though required, or present but invalid.
 #[derive(Debug, Clone, Copy)]

@@ -224,7 +224,7 @@ pub fn generate(
             if !options.offices.is_empty() && !options.offices.contains(&office.code) {
                 continue;
             }
-            for kind in DeliveryKind::ALL {
+            for kind in OFFICE_KINDS {
                 if !options.kinds.is_empty() && !options.kinds.contains(&kind) {
                     continue;
                 }
@@ -507,6 +507,11 @@ fn model_month(k: i64) -> Option<YearMonth> {
     YearMonth::new(model::FIRST_MONTH.0, model::FIRST_MONTH.1)?.add_months(k)
 }
 
+/// What the sample's offices send. The social-pension lists come from the social-protection
+/// authority, an office the sample does not have.
+pub const OFFICE_KINDS: [DeliveryKind; 2] =
+    [DeliveryKind::Participants, DeliveryKind::Beneficiaries];
+
 /// The ways to break a row, per kind, as (field, reason).
 fn breakages(kind: DeliveryKind) -> &'static [(&'static str, &'static str)] {
     match kind {
@@ -540,6 +545,7 @@ fn breakages(kind: DeliveryKind) -> &'static [(&'static str, &'static str)] {
             ("commune_code", "unknown_commune"),
             ("row", "wrong_field_count"),
         ],
+        DeliveryKind::SocialPensions => &[],
     }
 }
 
@@ -565,7 +571,9 @@ fn broken_row(ctx: &RowContext<'_>, kind: DeliveryKind, counter: u64, reason: &s
             .find(|(_, s, _)| *s == scheme)
             .map(|(r, ..)| r)
             .unwrap_or_default(),
-        DeliveryKind::Beneficiaries => ctx.beneficiary_row(0, &person).0,
+        DeliveryKind::Beneficiaries | DeliveryKind::SocialPensions => {
+            ctx.beneficiary_row(0, &person).0
+        }
     };
     // A valid identifier pair, then one break.
     row.insert(Field::PersonId, person.person_id.clone());
@@ -797,6 +805,7 @@ fn write_delivery(
     let title = match kind {
         DeliveryKind::Participants => "DANH SÁCH NGƯỜI THAM GIA BHXH, BHYT, BHTN",
         DeliveryKind::Beneficiaries => "DANH SÁCH NGƯỜI HƯỞNG LƯƠNG HƯU, TRỢ CẤP BHXH HẰNG THÁNG",
+        DeliveryKind::SocialPensions => "DANH SÁCH CHI TRẢ TRỢ CẤP HƯU TRÍ XÃ HỘI",
     };
     let mut out = DeliveryWriter::create(&path, &style, title)?;
     let messy_index = options.messy.then_some(position);
@@ -826,6 +835,7 @@ fn write_delivery(
             DeliveryKind::Beneficiaries => {
                 sources.push(source(Pool::Beneficiary, &m.beneficiary, 0, None));
             }
+            DeliveryKind::SocialPensions => {}
         }
         // Persons who moved here from Ninh Thuan.
         if kind == DeliveryKind::Participants && ym >= moving && i < reference::KHANH_HOA_DISTRICTS
@@ -911,7 +921,7 @@ fn write_delivery(
                     .into_iter()
                     .map(|(r, s, st)| (r, s.code().to_string(), Some(st)))
                     .collect(),
-                DeliveryKind::Beneficiaries => {
+                DeliveryKind::Beneficiaries | DeliveryKind::SocialPensions => {
                     let (r, b) = ctx.beneficiary_row(slot, &person);
                     vec![(r, b, None)]
                 }

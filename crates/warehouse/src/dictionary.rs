@@ -11,6 +11,12 @@ pub fn table_doc(name: &str) -> &'static str {
         "beneficiaries" => {
             "One row per person receiving a pension or monthly benefit, benefit type and month."
         }
+        "social_pensions" => {
+            "One row per person paid the social pension (HUU_TRI_XA_HOI, from July 2025) or the \
+             social allowance at 80 (TRO_CAP_XA_HOI_80, before) in the month, as the \
+             social-protection authority's list gave it. Partitioned by period and office; a \
+             corrected list replaces its month."
+        }
         "rejects" => "Rows quarantined by validation, with the file, line, field and reason.",
         "_loads" => "One row per delivery file loaded, restated or refused: the load manifest.",
         "person_links" => {
@@ -53,7 +59,7 @@ pub fn column_doc(column: &str) -> &'static str {
         "period" => "The month of the extract (YYYY-MM).",
         "office" => "Code of the delivering office (the district code for district offices).",
         "person" => {
-            "Pseudonym of the person as delivered: keyed hash of the social-insurance code when the record has it, else of the citizen number. The staging models resolve it across both through person_links."
+            "Pseudonym of the person as delivered: keyed hash of the social-insurance code when the record has it, else of the citizen number. The staging models resolve it across both through stg_persons."
         }
         "person_id_key" => "Keyed hash (HMAC-SHA-256) of the 10-digit social-insurance code.",
         "national_id_key" => "Keyed hash of the 12-digit citizen number, when delivered.",
@@ -73,8 +79,11 @@ pub fn column_doc(column: &str) -> &'static str {
         "benefit_type" => "Kind of pension or monthly benefit.",
         "monthly_amount" => "Amount paid in the month, in dong.",
         "start_month" => "First month the benefit was paid.",
+        "poor_household" => {
+            "Whether the social pensioner's household is poor or near-poor (1 in the list)."
+        }
         "source_line" => "Line of the delivered file the row came from.",
-        "kind" => "participants, beneficiaries or reference.",
+        "kind" => "participants, beneficiaries, social_pensions or reference.",
         "file" => "The delivered file, relative to the landing area.",
         "sha256" => "SHA-256 of the delivered file.",
         "bytes" => "Size of the file in bytes.",

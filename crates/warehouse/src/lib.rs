@@ -36,6 +36,8 @@ pub mod tables {
     pub const PARTICIPANTS: &str = "participants";
     /// Beneficiary rows.
     pub const BENEFICIARIES: &str = "beneficiaries";
+    /// Rows of the social-pension lists.
+    pub const SOCIAL_PENSIONS: &str = "social_pensions";
     /// Quarantined rows.
     pub const REJECTS: &str = "rejects";
     /// The load manifest.
@@ -50,6 +52,7 @@ pub mod tables {
         match kind {
             ansinh_core::DeliveryKind::Participants => PARTICIPANTS,
             ansinh_core::DeliveryKind::Beneficiaries => BENEFICIARIES,
+            ansinh_core::DeliveryKind::SocialPensions => SOCIAL_PENSIONS,
         }
     }
     /// Schema of the reference tables in the SQL catalog.
@@ -79,6 +82,11 @@ pub fn table_specs() -> Vec<TableSpec> {
         TableSpec {
             name: tables::BENEFICIARIES,
             schema: schema::beneficiaries,
+            partitions: &[c::PERIOD, c::OFFICE],
+        },
+        TableSpec {
+            name: tables::SOCIAL_PENSIONS,
+            schema: schema::social_pensions,
             partitions: &[c::PERIOD, c::OFFICE],
         },
         TableSpec {
