@@ -283,10 +283,12 @@ fn the_report_is_one_offline_page_whose_charts_have_content() {
     let html = std::fs::read_to_string(&page).unwrap();
     // Self-contained: no scripts, no fetched resources.
     assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
-    // Six province charts, today's 65 communes for two indicators, pension by sex.
-    assert_eq!(html.matches("<svg").count(), 6 + 65 + 65 + 1, "{html}");
+    // Six province charts, today's 65 communes for two indicators, pension by sex and by
+    // source.
+    assert_eq!(html.matches("<svg").count(), 6 + 65 + 65 + 2, "{html}");
     assert!(html.matches("<polyline").count() >= 6 + 130 + 2);
     assert!(html.contains("class=\"target\""), "target lines");
+    assert!(html.contains("Pension receipt by source") && html.contains("2030: 60%"));
     assert!(html.contains("<td class=\"text status\">"), "goal table");
     assert!(html.contains("id=\"quality\""));
 

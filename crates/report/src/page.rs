@@ -83,6 +83,9 @@ pub struct PensionRow {
     pub sex: String,
     /// The rate, a fraction.
     pub rate: Option<f64>,
+    /// The rate counting only the persons listed by the offices' extracts: the rest of `rate`
+    /// is the social-pension lists' contribution.
+    pub offices_rate: Option<f64>,
 }
 
 /// Deliveries of one period, kind and state in `data_quality`.
@@ -244,7 +247,9 @@ impl ReportData {
             ctx,
             "pension_receipt_monthly",
             &format!(
-                "SELECT CAST(period AS VARCHAR) AS month, sex, rate FROM pension_receipt_monthly \
+                "SELECT CAST(period AS VARCHAR) AS month, sex, rate, \
+                 CASE WHEN population_past_age > 0 THEN from_offices / population_past_age END \
+                 AS offices_rate FROM pension_receipt_monthly \
                  WHERE boundary = 'current' AND unit_code = '{}' ORDER BY period, sex",
                 province.code.replace('\'', "''")
             ),
@@ -253,10 +258,12 @@ impl ReportData {
         let pension = text(strings(&b, "month")?)
             .zip(text(strings(&b, "sex")?))
             .zip(floats(&b, "rate")?)
-            .map(|((m, sex), rate)| PensionRow {
+            .zip(floats(&b, "offices_rate")?)
+            .map(|(((m, sex), rate), offices_rate)| PensionRow {
                 month: month(&m),
                 sex,
                 rate,
+                offices_rate,
             })
             .collect();
 
@@ -585,6 +592,46 @@ pub fn render(data: &ReportData) -> String {
         &[],
         (660.0, 270.0),
     ));
+    // Both sexes by source, against Resolution 28's lines.
+    let mut offices = vec![None; months.len()];
+    let mut all = vec![None; months.len()];
+    for r in data.pension.iter().filter(|r| r.sex == "T") {
+        if let Some(&i) = index.get(r.month.as_str()) {
+            offices[i] = r.offices_rate;
+            all[i] = r.rate;
+        }
+    }
+    let series = [
+        Series {
+            label: "with social pensions".to_string(),
+            values: all,
+        },
+        Series {
+            label: "offices' extracts".to_string(),
+            values: offices,
+        },
+    ];
+    let lines = [
+        Target {
+            label: "2025: 55%".to_string(),
+            value: 0.55,
+        },
+        Target {
+            label: "2030: 60%".to_string(),
+            value: 0.60,
+        },
+    ];
+    html.push_str(
+        "<p>By source, both sexes: the offices' pensions and allowances, and with the \
+         social-pension lists added (each person once).</p>\n",
+    );
+    html.push_str(&line_chart(
+        "Pension receipt by source",
+        &months,
+        &series,
+        &lines,
+        (660.0, 270.0),
+    ));
     html.push_str("</section>\n");
 
     html.push_str(
@@ -687,6 +734,7 @@ mod tests {
                 status: "off_track".into(),
             }],
             pension: vec![PensionRow {
+                offices_rate: None,
                 month: "2024-02".into(),
                 sex: "F".into(),
                 rate: Some(0.5),
