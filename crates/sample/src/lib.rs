@@ -471,20 +471,26 @@ impl RowContext<'_> {
     /// The beneficiary row of one person.
     fn beneficiary_row(&self, slot: u64, person: &model::Person) -> (Row, String) {
         let mut d = person.draws;
+        let enrolled = self.model.beneficiary.enrolment_month(slot);
+        // The art. 23 allowance exists from July 2025: persons who enter the beneficiaries then,
+        // in the share that would otherwise draw a survivor's benefit, receive it.
+        let article_23_from =
+            YearMonth::new(reference::MERGER.0, reference::MERGER.1).map_or(i64::MAX, month_index);
         let benefit = match d.below(100) {
             0..=69 => "HUU_TRI",
             70..=77 => "TRO_CAP_HANG_THANG",
             78..=94 => "HUU_TRI_XA_HOI",
+            95..=97 if enrolled >= article_23_from => "TRO_CAP_DIEU_23",
             _ => "TUAT",
         };
         let amount = match benefit {
             "HUU_TRI" => 3_000_000 + 10_000 * d.below(900),
             "TRO_CAP_HANG_THANG" => 2_500_000,
+            "TRO_CAP_DIEU_23" => 500_000,
             "HUU_TRI_XA_HOI" if (self.period.year(), self.period.month()) >= (2025, 7) => 500_000,
             "HUU_TRI_XA_HOI" => 360_000,
             _ => 1_500_000,
         };
-        let enrolled = self.model.beneficiary.enrolment_month(slot);
         let start = if enrolled == 0 {
             model_month(0).and_then(|m| m.add_months(-(d.below(120) as i64)))
         } else {
@@ -754,7 +760,10 @@ impl Places {
 /// benefit, at or past the retirement age, with the age as the warehouse reads the birth date
 /// (a birth year alone is January).
 fn counts_for_pension_receipt(person: &model::Person, benefit: &str, period: YearMonth) -> bool {
-    if !matches!(benefit, "HUU_TRI" | "TRO_CAP_HANG_THANG" | "HUU_TRI_XA_HOI") {
+    if !matches!(
+        benefit,
+        "HUU_TRI" | "TRO_CAP_HANG_THANG" | "TRO_CAP_DIEU_23" | "HUU_TRI_XA_HOI"
+    ) {
         return false;
     }
     let birth_month = match person.precision {
