@@ -193,6 +193,36 @@ mod tests {
     use super::*;
     use unicode_normalization::UnicodeNormalization;
 
+    /// docs/contract.md is what offices are given: it must name every header the loader
+    /// accepts, for every kind, and every reason a row is rejected for.
+    #[test]
+    fn contract_lists_every_header_and_reason() {
+        use strum::IntoEnumIterator;
+        let contract = include_str!("../../../docs/contract.md");
+        for kind in DeliveryKind::ALL {
+            assert!(
+                contract.contains(&format!("_{}.<csv|csv.gz|xlsx>", kind.name())),
+                "docs/contract.md lacks the file name of {kind}"
+            );
+            for field in fields_of(kind) {
+                for header in field.headers() {
+                    assert!(
+                        contract.contains(&format!("`{header}`")),
+                        "docs/contract.md lacks the header {header:?} of {}",
+                        field.name()
+                    );
+                }
+            }
+        }
+        for reason in crate::RejectReason::iter() {
+            assert!(
+                contract.contains(&format!("| `{}` |", reason.code())),
+                "docs/contract.md lacks the reject reason {}",
+                reason.code()
+            );
+        }
+    }
+
     #[test]
     fn headers_match_in_any_case_and_normal_form() {
         let nfd: String = "Mã Số BHXH".nfd().collect();
