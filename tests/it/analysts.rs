@@ -129,6 +129,33 @@ fn files_of_statements_output_files_and_only_queries() {
         "{\"two\":2}"
     );
 
+    // The SQL from standard input; an empty result still prints its columns.
+    let mut piped = command(&site);
+    piped
+        .args(["sql", "--format", "csv"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = piped.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        b"SELECT office, COUNT(*) AS n FROM participants WHERE office = 'none' GROUP BY office",
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "office,n\n");
+    let out = sql(
+        &site,
+        &["SELECT office, 1 AS n FROM participants WHERE false"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("| office | n |"), "{}", out.stdout);
+
     // Anything but a query is refused, and writes nothing.
     let target = site.path().join("copied.csv");
     for statement in [

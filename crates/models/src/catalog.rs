@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use ansinh_core::Config;
 use ansinh_warehouse::{AsOf, Storage, Warehouse};
@@ -80,13 +81,13 @@ pub async fn run_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Recor
             .await
             .map_err(query)?;
         options.verify_plan(&plan).map_err(query)?;
-        last = ctx
-            .execute_logical_plan(plan)
-            .await
-            .map_err(query)?
-            .collect()
-            .await
-            .map_err(query)?;
+        let df = ctx.execute_logical_plan(plan).await.map_err(query)?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        last = df.collect().await.map_err(query)?;
+        // An empty result still has its columns: printed as a header.
+        if last.is_empty() && !schema.fields().is_empty() {
+            last.push(RecordBatch::new_empty(schema));
+        }
     }
     Ok(last)
 }

@@ -44,8 +44,10 @@ pub enum Format {
 /// Options of `ansinh sql`.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// The query; every warehouse table, `reference.*` table and model can be named.
-    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    /// The query; every warehouse table, `reference.*` table and model can be named. Without
+    /// it (and without `--file`), the SQL is read from standard input when that is not a
+    /// terminal: `echo 'SELECT 1' | ansinh sql`.
+    #[arg(conflicts_with = "file")]
     pub query: Option<String>,
     /// Read the SQL from this file (`-` for standard input). Statements separated by `;` run
     /// in order; the result of the last one is output.
@@ -288,17 +290,23 @@ pub async fn run_sql(global: &Global, args: SqlArgs) -> Result<u8, Failure> {
             "--format parquet writes a file: give --output FILE"
         )));
     }
+    let stdin = || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Failure::usage(anyhow::anyhow!("standard input: {e}")))?;
+        Ok::<_, Failure>(text)
+    };
     let sql = match (&args.query, &args.file) {
         (Some(query), _) => query.clone(),
-        (None, Some(file)) if file.as_os_str() == "-" => {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-                .map_err(|e| Failure::usage(anyhow::anyhow!("standard input: {e}")))?;
-            text
-        }
+        (None, Some(file)) if file.as_os_str() == "-" => stdin()?,
         (None, Some(file)) => std::fs::read_to_string(file)
             .map_err(|e| Failure::usage(anyhow::anyhow!("{}: {e}", file.display())))?,
-        (None, None) => return Err(Failure::usage(anyhow::anyhow!("give a query or -f FILE"))),
+        (None, None) if !std::io::IsTerminal::is_terminal(&std::io::stdin()) => stdin()?,
+        (None, None) => {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "give a query, -f FILE, or the SQL on standard input"
+            )));
+        }
     };
     let catalog = Catalog::open_at(&config, &as_of).await?;
     let batches = run_statements(&catalog.ctx, &sql).await?;
