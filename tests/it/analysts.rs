@@ -70,6 +70,15 @@ fn time_travel_shows_a_month_before_its_restatement() {
     assert!(bad.stderr.contains("--as-of yesterday"), "{}", bad.stderr);
     let bad = sql(&site, &["--as-of", "nosuch@3", count]);
     assert_eq!(bad.code, 2);
+    // A version the table does not have yet is a usage error too, not one to retry.
+    let bad = sql(&site, &["--as-of", "participants@999", count]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("--as-of participants@999: the table has versions 0 to"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]

@@ -78,6 +78,9 @@ pub enum Error {
     /// A background task was cancelled (the runtime is shutting down).
     #[error("background task cancelled: {0}")]
     Cancelled(String),
+    /// `--as-of` names a version a table does not have.
+    #[error("{0}")]
+    AsOf(String),
     /// A landed file changed while it was loaded; nothing of it was committed.
     #[error("{0}")]
     Changed(String),
@@ -119,6 +122,7 @@ impl ansinh_core::Classify for Error {
             | Error::Landing { .. }
             | Error::Reference(_)
             | Error::Key(_)
+            | Error::AsOf(_)
             | Error::Manifest(_) => ErrorClass::Usage,
             Error::Io { .. }
             | Error::Store { .. }

@@ -572,7 +572,18 @@ impl Warehouse {
                 AsOf::Latest => Ok(()),
                 AsOf::Time(t) if table.version().is_some() => table.load_with_datetime(*t).await,
                 AsOf::Versions(v) => match v.get(&catalog_name) {
-                    Some(version) => table.load_version((*version).max(0) as u64).await,
+                    Some(&version) => {
+                        let latest = table.version();
+                        if latest.is_none_or(|l| u64::try_from(version).map_or(true, |v| v > l)) {
+                            let has = latest.map_or("no version yet".to_string(), |l| {
+                                format!("versions 0 to {l}")
+                            });
+                            return Err(Error::AsOf(format!(
+                                "--as-of {catalog_name}@{version}: the table has {has}"
+                            )));
+                        }
+                        table.load_version(version.max(0) as u64).await
+                    }
                     None => Ok(()),
                 },
                 AsOf::Time(_) => Ok(()),
