@@ -142,18 +142,14 @@ pub fn required_columns(kind: DeliveryKind, district_required: bool) -> Vec<Fiel
                 CommuneCode,
             ]
         }
-        // The lists name the commune only, in any month.
+        // Every field of the lists but the code and the name; the commune alone places a
+        // row, in any month.
         DeliveryKind::SocialPensions => {
-            return vec![
-                NationalId,
-                BirthDate,
-                Sex,
-                CommuneCode,
-                BenefitType,
-                PoorHousehold,
-                MonthlyAmount,
-                StartMonth,
-            ];
+            return fields_of(kind)
+                .iter()
+                .copied()
+                .filter(|f| !matches!(f, PersonId | FullName))
+                .collect();
         }
     };
     if district_required {

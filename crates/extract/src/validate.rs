@@ -755,9 +755,7 @@ impl<'a> Extractor<'a> {
         }
         Ok((amount, start))
     }
-}
 
-impl Extractor<'_> {
     /// A row of a social-pension list: the personal ID is required, the benefit is the social
     /// pension or the social allowance at 80, and the place is the commune alone (its district,
     /// before July 2025, is the commune's).
