@@ -3,8 +3,8 @@
 Usage: duckdb_build.py WAREHOUSE SQL_DIR OUT_DIR MODEL[:parquet|:view] ...
 
 The fact and reference tables are read from the Parquet files of their current Delta snapshot
-(the list comes from the deltalake package); each model's SQL file runs unchanged, in the
-order given (`ansinh plan`), as a view or written to OUT_DIR/<name>.parquet and read back.
+(the list comes from the deltalake package); each model's SQL file runs unchanged but for
+one spelling (`dialect`), in the order given (`ansinh plan`), as a view or written to OUT_DIR/<name>.parquet and read back.
 A model with `fixpoint_seed` in its header runs as ansinh runs it: the seed, then the model's
 SQL over the round before, until a round returns the rows of the one before.
 Prints one JSON object: seconds spent and rows per Parquet model.
@@ -57,6 +57,23 @@ def register(con, name, path):
         empty = dt.schema().to_arrow().empty_table()
         con.register(f"empty_{name.replace('.', '_')}", empty)
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM empty_{name.replace('.', '_')}")
+
+
+def dialect(sql):
+    """The model's SQL as DuckDB spells it: the aggregate `first_value(x ORDER BY ...)` is
+    DuckDB's `first(x ORDER BY ...)` (DuckDB's `first_value` is a window function only)."""
+    out, i = [], 0
+    while (j := sql.find("first_value(", i)) >= 0:
+        depth, k = 0, j + len("first_value")
+        while True:
+            depth += {"(": 1, ")": -1}.get(sql[k], 0)
+            k += 1
+            if depth == 0:
+                break
+        window = sql[k:].lstrip().upper().startswith("OVER")
+        out.append(sql[i:j] + ("first_value(" if window else "first("))
+        i = j + len("first_value(")
+    return "".join(out) + sql[i:]
 
 
 def header(sql):
@@ -112,7 +129,7 @@ def main():
     for spec in models:
         name, _, kind = spec.partition(":")
         layer = "staging" if os.path.exists(f"{sql_dir}/staging/{name}.sql") else "marts"
-        sql = open(f"{sql_dir}/{layer}/{name}.sql").read()
+        sql = dialect(open(f"{sql_dir}/{layer}/{name}.sql").read())
         seed = header(sql).get("fixpoint_seed")
         if kind == "parquet":
             path = f"{out_dir}/{name}.parquet"

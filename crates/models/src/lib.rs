@@ -18,6 +18,7 @@ pub mod catalog;
 mod config;
 mod dag;
 mod deps;
+mod digests;
 mod error;
 pub mod freshness;
 pub mod partition;

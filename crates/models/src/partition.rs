@@ -48,6 +48,8 @@ pub struct Inputs {
     pub months: HashMap<String, BTreeMap<YearMonth, String>>,
     /// For each (model, digested input): the digest of each month.
     pub digests: HashMap<(String, String), BTreeMap<YearMonth, String>>,
+    /// The same digests with what they were taken from, to be kept for the next build.
+    pub(crate) kept: HashMap<(String, String), crate::digests::Kept>,
 }
 
 impl Inputs {
@@ -91,7 +93,7 @@ impl Inputs {
             for (input, sql) in &model.config.period_digests {
                 // A digested model is digested as it was last built; a model not built yet
                 // has no digests, so every month depending on it is new.
-                if let Some(upstream) = project.models.get(input) {
+                let of = if let Some(upstream) = project.models.get(input) {
                     if !built_models.contains_key(input) {
                         let built = crate::run::register_built(ctx, upstream, root).await?;
                         built_models.insert(input.clone(), built);
@@ -99,11 +101,17 @@ impl Inputs {
                     if !built_models[input] {
                         continue;
                     }
-                }
-                let digests = digest_query(ctx, model, input, sql).await?;
-                inputs
-                    .digests
-                    .insert((model.name.clone(), input.clone()), digests);
+                    crate::run::recorded_fingerprint(ctx, upstream, root)
+                        .await?
+                        .unwrap_or_default()
+                } else {
+                    let version = inputs.versions.get(input).copied().unwrap_or(-1);
+                    format!("version {version}")
+                };
+                let kept = crate::digests::take(ctx, root, &inputs, model, input, sql, of).await?;
+                let key = (model.name.clone(), input.clone());
+                inputs.digests.insert(key.clone(), kept.digests.clone());
+                inputs.kept.insert(key, kept);
             }
         }
         Ok(inputs)
@@ -176,8 +184,14 @@ pub(crate) async fn digest_query(
         })?;
         let digest = digest.as_string::<i32>();
         for i in 0..batch.num_rows() {
-            if let Some(month) = month_at(period.as_ref(), i) {
-                out.insert(month, digest.value(i).to_string());
+            if digest.is_null(i) {
+                continue;
+            }
+            if let (Some(month), Some(value)) = (
+                month_at(period.as_ref(), i),
+                crate::digests::normalized(digest.value(i)),
+            ) {
+                out.insert(month, value);
             }
         }
     }

@@ -281,6 +281,11 @@ fn check_partitioning(
                 "{input} is in period_inputs and period_digests; it can be read by month or digested, not both"
             )));
         }
+        if depends_on.contains(input) && !sql.to_ascii_lowercase().contains("bit_xor(") {
+            return Err(invalid(format!(
+                "the digest query of {input} must be an XOR of row hashes (bit_xor) over a join with it: it is taken again over the rows of {input} that a rebuild changed"
+            )));
+        }
         for r in references(sql, file)? {
             // The digest of an upstream model is taken once it is built, and may read it.
             let digested_model = depends_on.contains(input) && &r.name == input;

@@ -137,7 +137,7 @@ impl TestReport {
     }
 }
 
-fn execution_error(model: &Model, source: datafusion::error::DataFusionError) -> Error {
+pub(crate) fn execution_error(model: &Model, source: datafusion::error::DataFusionError) -> Error {
     let line = source
         .diagnostic()
         .and_then(|d| d.span)
@@ -227,6 +227,9 @@ pub async fn build_fingerprinted(
         None => Fingerprints::default(),
     };
     let fingerprints = &mut fingerprints;
+    if let (Some(inputs), Target::Warehouse { root }) = (inputs.as_mut(), target) {
+        crate::digests::save(ctx, root, project, &mut inputs.kept).await?;
+    }
     for name in order(project)? {
         let model = &project.models[&name];
         let started = Instant::now();
@@ -275,14 +278,16 @@ pub async fn build_fingerprinted(
                     register_existing_mart(ctx, model, target).await?;
                     None
                 } else if model.config.fixpoint_seed.is_some() {
+                    keep_previous(project, ctx, model, root).await?;
                     Some(build_fixpoint(ctx, model, Some(root), fingerprint).await?)
                 } else {
+                    keep_previous(project, ctx, model, root).await?;
                     Some(write_mart(ctx, model, root, fingerprint).await?)
                 }
             }
         };
         if let Some(inputs) = inputs.as_mut().filter(|_| built)
-            && redigest(project, ctx, &name, inputs).await?
+            && redigest(project, ctx, &name, inputs, target).await?
         {
             *fingerprints = crate::partition::fingerprints(project, inputs)?;
         }
@@ -301,24 +306,80 @@ pub async fn build_fingerprinted(
 }
 
 /// Once `built` has been built, takes again the digests later models take of it (their
-/// months depend on what it now holds). Whether there were any.
+/// months depend on what it now holds), from the rows it changed where the digests before are
+/// known, and keeps them. Whether there were any.
 async fn redigest(
     project: &Project,
     ctx: &SessionContext,
     built: &str,
     inputs: &mut Inputs,
+    target: &Target,
 ) -> Result<bool> {
     let mut any = false;
+    let built_model = &project.models[built];
     for model in project.models.values() {
-        if let Some(sql) = model.config.period_digests.get(built) {
-            let digests = crate::partition::digest_query(ctx, model, built, sql).await?;
-            inputs
-                .digests
-                .insert((model.name.clone(), built.to_string()), digests);
-            any = true;
-        }
+        let Some(sql) = model.config.period_digests.get(built) else {
+            continue;
+        };
+        let key = (model.name.clone(), built.to_string());
+        let digests = match target {
+            Target::Warehouse { root } => {
+                let of = recorded_fingerprint(ctx, built_model, root)
+                    .await?
+                    .unwrap_or_default();
+                let kept = crate::digests::retake(
+                    ctx,
+                    root,
+                    model,
+                    built_model,
+                    sql,
+                    inputs.kept.get(&key),
+                    of,
+                )
+                .await?;
+                let digests = kept.digests.clone();
+                inputs.kept.insert(key.clone(), kept);
+                digests
+            }
+            Target::Memory => crate::partition::digest_query(ctx, model, built, sql).await?,
+        };
+        inputs.digests.insert(key, digests);
+        any = true;
+    }
+    if let (true, Target::Warehouse { root }) = (any, target) {
+        crate::digests::save(ctx, root, project, &mut inputs.kept).await?;
+        crate::digests::forget_previous(ctx, root, built_model).await;
     }
     Ok(any)
+}
+
+/// Before `model` is rebuilt, keeps a copy of its file where models digest it, so that their
+/// digests can be moved by what the rebuild changes instead of taken again over everything.
+async fn keep_previous(
+    project: &Project,
+    ctx: &SessionContext,
+    model: &Model,
+    root: &Url,
+) -> Result<()> {
+    let digested = project
+        .models
+        .values()
+        .any(|m| m.config.period_digests.contains_key(&model.name));
+    if !digested {
+        return Ok(());
+    }
+    let url = model_url(root, model)?;
+    let store = warehouse_store(ctx, model, &url)?;
+    let path = store_path(model, &url)?;
+    let previous = store_path(model, &crate::digests::previous_url(root, model)?)?;
+    let _ = store.delete(&previous).await;
+    if store.head(&path).await.is_ok() {
+        store
+            .copy(&path, &previous)
+            .await
+            .map_err(|e| write_error(model, e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Registers a whole model's Parquet file under its name if it has been built. Whether it had.
@@ -336,7 +397,7 @@ pub(crate) async fn register_built(
     Ok(true)
 }
 
-fn warehouse_store(
+pub(crate) fn warehouse_store(
     ctx: &SessionContext,
     model: &Model,
     url: &Url,
@@ -346,7 +407,7 @@ fn warehouse_store(
         .map_err(|e| execution_error(model, e))
 }
 
-async fn recorded_fingerprint(
+pub(crate) async fn recorded_fingerprint(
     ctx: &SessionContext,
     model: &Model,
     root: &Url,
