@@ -15,7 +15,22 @@ fn unknown_config_keys_are_usage_errors_naming_the_key() {
     let out = run(cmd);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("max_reject_ration") && out.stderr.contains("ansinh.toml"),
+        out.stderr.contains("max_reject_ration")
+            && out.stderr.contains("ansinh.toml")
+            && out.stderr.contains("(line 2, column 1)"),
+        "{}",
+        out.stderr
+    );
+
+    // A misspelt variable is no more ignored than a misspelt key.
+    let mut cmd = ansinh(site.path());
+    cmd.env("ANSINH_INGEST__MAX_REJECT_RATO", "0.1")
+        .args(["ingest", "--all"]);
+    let out = run(cmd);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("ANSINH_INGEST__MAX_REJECT_RATO: no such setting; did you mean ANSINH_INGEST__MAX_REJECT_RATIO?"),
         "{}",
         out.stderr
     );

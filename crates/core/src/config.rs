@@ -366,7 +366,7 @@ impl Config {
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
         let config: Config = toml::from_str(text).map_err(|e| Error::ConfigParse {
             path: origin.into(),
-            message: one_line(&e),
+            message: one_line(&e, text),
         })?;
         config.validate()?;
         Ok(config)
@@ -392,9 +392,10 @@ impl Config {
     }
 
     /// Applies `ANSINH_*` overrides. Section keys use a double underscore
-    /// (`ANSINH_INGEST__MAX_REJECT_RATIO`). Unknown `ANSINH_` variables that look like
-    /// settings are left to the binary's flags (`ANSINH_LOG`, `ANSINH_PSEUDONYM_KEY`).
+    /// (`ANSINH_INGEST__MAX_REJECT_RATIO`). A variable that looks like a setting and is none
+    /// (`ANSINH_INGEST__MAX_REJECT_RATO`) is an error that names the nearest one.
     pub fn apply_env(&mut self, env: &BTreeMap<String, String>) -> Result<()> {
+        check_variables(env)?;
         for setting in SETTINGS {
             let Some(value) = env.get(setting.env) else {
                 continue;
@@ -601,17 +602,131 @@ impl Config {
     }
 }
 
-fn one_line(e: &toml::de::Error) -> String {
+/// The parser's message and where in `text` it points, as a line and a column (from 1).
+fn one_line(e: &toml::de::Error, text: &str) -> String {
     let span = e
         .span()
-        .map(|s| format!(" (at byte {})", s.start))
+        .map(|s| {
+            let before = &text[..s.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            format!(" (line {line}, column {column})")
+        })
         .unwrap_or_default();
     format!("{}{span}", e.message().trim())
+}
+
+/// `ANSINH_*` variables of the binary's own that are not settings: the key, the config file,
+/// logging, failpoints, the shell's history, and what a run gives its hooks.
+const OWN_VARIABLES: &[&str] = &[
+    "ANSINH_CONFIG",
+    "ANSINH_PSEUDONYM_KEY",
+    "ANSINH_LOG",
+    "ANSINH_LOG_FORMAT",
+    "ANSINH_FAILPOINTS",
+    "ANSINH_HISTORY",
+    "ANSINH_RUN_ID",
+    "ANSINH_PIPELINE",
+    "ANSINH_RUN_STATUS",
+];
+
+/// Edit distance of two short names.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(previous + usize::from(ca != *cb));
+            previous = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// Refuses an `ANSINH_*` variable that is neither a setting nor one of the binary's own but
+/// looks like one: a section key (`__`), or a name a letter or two from a known one. Other
+/// `ANSINH_` names (a deployment's own) are left alone.
+fn check_variables(env: &BTreeMap<String, String>) -> Result<()> {
+    let known: Vec<&str> = SETTINGS
+        .iter()
+        .map(|s| s.env)
+        .chain(OWN_VARIABLES.iter().copied())
+        .collect();
+    for name in env.keys() {
+        if !name.starts_with("ANSINH_") || known.contains(&name.as_str()) {
+            continue;
+        }
+        let nearest = known
+            .iter()
+            .map(|k| (distance(name, k), *k))
+            .min()
+            .filter(|(d, _)| *d <= 2);
+        if !name.contains("__") && nearest.is_none() {
+            continue;
+        }
+        let hint = match nearest {
+            Some((_, k)) => format!("; did you mean {k}?"),
+            None => "; `ansinh config` lists the settings".to_string(),
+        };
+        return Err(Error::ConfigValue {
+            key: name.clone(),
+            message: format!("no such setting{hint}"),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_variable_is_refused_with_the_nearest_setting() {
+        let env = |name: &str| BTreeMap::from([(name.to_string(), "1".to_string())]);
+        let mut config = Config::default();
+        let err = config
+            .apply_env(&env("ANSINH_INGEST__MAX_REJECT_RATO"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ANSINH_INGEST__MAX_REJECT_RATO")
+                && err.contains("did you mean ANSINH_INGEST__MAX_REJECT_RATIO?"),
+            "{err}"
+        );
+        let err = config
+            .apply_env(&env("ANSINH_WAREHOSE"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean ANSINH_WAREHOUSE?"), "{err}");
+        let err = config
+            .apply_env(&env("ANSINH_NOTHING__LIKE_IT"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no such setting"), "{err}");
+        // The binary's own variables and a deployment's unrelated names pass.
+        for name in ["ANSINH_LOG", "ANSINH_RUN_ID", "ANSINH_SITE_OWNER"] {
+            config.apply_env(&env(name)).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_toml_error_names_its_line_and_column() {
+        let err = Config::from_toml(
+            "[ingest]\nbatch_rows = 10\nmax_reject_rato = 0.1\n",
+            "f.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("max_reject_rato") && err.contains("(line 3, column 1)"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn default_toml_parses_to_defaults() {

@@ -54,6 +54,29 @@ fn day_of_week(field: &str) -> Result<String, String> {
     Ok(out.join(","))
 }
 
+/// Which of the first four fields of a five-field expression the cron library refuses, in
+/// the expression's own terms.
+fn bad_field(text: &str, fields: &[&str]) -> String {
+    const NAMES: [(&str, &str); 4] = [
+        ("minute", "0-59"),
+        ("hour", "0-23"),
+        ("day-of-month", "1-31"),
+        ("month", "1-12 or JAN-DEC"),
+    ];
+    for (i, (name, range)) in NAMES.iter().enumerate() {
+        let mut alone = ["*"; 4];
+        alone[i] = fields[i];
+        let expr = format!("0 {} {} {} {} *", alone[0], alone[1], alone[2], alone[3]);
+        if cron::Schedule::from_str(&expr).is_err() {
+            return format!(
+                "{text:?}: the {name} field {:?} is not valid ({range}, lists a,b, ranges a-b, steps */n)",
+                fields[i]
+            );
+        }
+    }
+    format!("{text:?}: not a valid schedule")
+}
+
 impl Cron {
     /// Parses a five-field expression evaluated in `tz`.
     pub fn parse(text: &str, tz: Tz) -> Result<Self, String> {
@@ -74,7 +97,7 @@ impl Cron {
             .into_iter()
             .map(|(dom, dow)| {
                 let expr = format!("0 {} {} {dom} {} {dow}", fields[0], fields[1], fields[3]);
-                cron::Schedule::from_str(&expr).map_err(|e| format!("{text:?}: {e}"))
+                cron::Schedule::from_str(&expr).map_err(|_| bad_field(text, &fields))
             })
             .collect::<Result<Vec<_>, _>>()?;
         if schedules.iter().all(|s| s.upcoming(tz).next().is_none()) {
@@ -214,5 +237,13 @@ mod tests {
         ] {
             assert!(Cron::parse(bad, chrono_tz::UTC).is_err(), "{bad}");
         }
+        // The message names the field as written, not the library's expansion.
+        let err = Cron::parse("61 2 * * *", chrono_tz::UTC).unwrap_err();
+        assert_eq!(
+            err,
+            "\"61 2 * * *\": the minute field \"61\" is not valid (0-59, lists a,b, ranges a-b, steps */n)"
+        );
+        let err = Cron::parse("0 2 * 13 MON", chrono_tz::UTC).unwrap_err();
+        assert!(err.contains("the month field \"13\""), "{err}");
     }
 }
