@@ -239,3 +239,32 @@ fn the_key_can_come_from_a_key_file_named_in_the_config() {
     assert!(!a.is_empty());
     assert_eq!(a, crate::common::rows(&site.query(sql)));
 }
+
+#[test]
+fn commands_run_where_there_is_no_warehouse_say_so_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql");
+    for args in [&["status"][..], &["history"], &["sql", "SELECT 1"]] {
+        let mut cmd = ansinh(dir.path());
+        cmd.env("ANSINH_MODELS__DIR", &sql).args(args);
+        let out = run(cmd);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("no warehouse at ") && out.stderr.contains("ansinh demo"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // Without the project either, `sql` names the directory it looked for, once.
+    let mut cmd = ansinh(dir.path());
+    cmd.args(["sql", "SELECT 1"]);
+    let out = run(cmd);
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr.matches("no models directory at").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

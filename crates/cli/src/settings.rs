@@ -130,6 +130,22 @@ pub fn warehouse(config: &Config) -> Result<ansinh_warehouse::Warehouse, Failure
     )?)
 }
 
+/// The configured warehouse, which must exist: for commands that only read it (`status`,
+/// `history`, `vacuum`), a local directory that is not there is a usage error rather than an
+/// empty warehouse created where the command happened to run.
+pub fn existing_warehouse(config: &Config) -> Result<ansinh_warehouse::Warehouse, Failure> {
+    let local = !config.warehouse.contains("://");
+    let path = std::path::Path::new(&config.warehouse);
+    if local && !path.join("tables").is_dir() {
+        let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        return Err(Failure::usage(anyhow::anyhow!(
+            "no warehouse at {}: run `ansinh demo` or `ansinh ingest` first, or point --warehouse (ANSINH_WAREHOUSE) at one",
+            shown.display()
+        )));
+    }
+    warehouse(config)
+}
+
 /// The configured landing area: a local directory or an object-store prefix.
 pub fn landing(config: &Config) -> Result<ansinh_warehouse::landing::LandingArea, Failure> {
     Ok(ansinh_warehouse::landing::LandingArea::open(

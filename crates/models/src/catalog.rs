@@ -34,6 +34,14 @@ impl Catalog {
     /// their files for the current state, and computed as views from the tables for a past
     /// one.
     pub async fn open_at(config: &Config, as_of: &AsOf) -> Result<Self> {
+        let project = Project::load(Path::new(&config.models.dir), &Warehouse::table_names())?;
+        let local = Path::new(&config.warehouse);
+        if !config.warehouse.contains("://") && !local.join("tables").is_dir() {
+            let shown = std::path::absolute(local).unwrap_or_else(|_| local.to_path_buf());
+            return Err(crate::Error::NoWarehouse {
+                dir: shown.display().to_string(),
+            });
+        }
         let warehouse =
             Warehouse::open_with(&config.warehouse, Storage::new(config.storage.clone()))?;
         let ctx = crate::session(
@@ -41,7 +49,6 @@ impl Catalog {
             config.models.spill_dir.as_deref(),
         )?;
         warehouse.register_at(&ctx, as_of).await?;
-        let project = Project::load(Path::new(&config.models.dir), &Warehouse::table_names())?;
         if *as_of == AsOf::Latest {
             crate::register_marts(&project, &ctx, warehouse.location().root()).await?;
         } else {

@@ -14,6 +14,22 @@ pub enum Error {
         /// Underlying error.
         source: std::io::Error,
     },
+    /// The models directory does not exist.
+    #[error(
+        "no models directory at {dir}: run ansinh from the project's root, or set [models] dir (ANSINH_MODELS__DIR)"
+    )]
+    NoProject {
+        /// The directory, absolute.
+        dir: String,
+    },
+    /// A command that reads the warehouse found none.
+    #[error(
+        "no warehouse at {dir}: run `ansinh demo` or `ansinh ingest` first, or point --warehouse (ANSINH_WAREHOUSE) at one"
+    )]
+    NoWarehouse {
+        /// The directory, absolute.
+        dir: String,
+    },
     /// The leading comment block is not valid TOML or has unknown keys.
     #[error("{file}:{line}: invalid model settings: {message}")]
     Config {
@@ -131,6 +147,8 @@ impl ansinh_core::Classify for Error {
         use datafusion::error::DataFusionError as D;
         match self {
             Error::Io { .. }
+            | Error::NoProject { .. }
+            | Error::NoWarehouse { .. }
             | Error::Config { .. }
             | Error::Sql { .. }
             | Error::UnknownTable { .. }

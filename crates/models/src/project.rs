@@ -131,12 +131,9 @@ impl Project {
     /// lower-case names (`participants`, `reference.geography`).
     pub fn load(dir: &Path, tables: &BTreeSet<String>) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(Error::Io {
-                path: dir.display().to_string(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such models directory",
-                ),
+            let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+            return Err(Error::NoProject {
+                dir: shown.display().to_string(),
             });
         }
         let mut raw: Vec<(String, Layer, String, PathBuf)> = Vec::new();

@@ -226,7 +226,7 @@ pub fn print_summary(record: &RunRecord, format: Format) {
 /// Runs `ansinh history`.
 pub async fn history(global: &Global, args: HistoryArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
-    let warehouse = settings::warehouse(&config)?;
+    let warehouse = settings::existing_warehouse(&config)?;
     let rows = runs::recent(&warehouse, args.pipeline.as_deref(), args.limit).await?;
     match args.format {
         Format::Json => println!(

@@ -36,7 +36,7 @@ pub struct StatusArgs {
 /// Runs `ansinh status`.
 pub async fn run(global: &Global, args: StatusArgs) -> Result<u8, Failure> {
     let config = settings::config(global)?;
-    let warehouse = settings::warehouse(&config)?;
+    let warehouse = settings::existing_warehouse(&config)?;
     let reference = settings::local_dir(&config.reference, "reference directory")?;
     let geography = Geography::load_dir(&reference)?;
     let history = LoadHistory::read(&warehouse).await?;
@@ -238,7 +238,7 @@ pub async fn run_vacuum(global: &Global, args: VacuumArgs) -> Result<u8, Failure
         )));
     }
     let config = settings::config(global)?;
-    let warehouse = settings::warehouse(&config)?;
+    let warehouse = settings::existing_warehouse(&config)?;
     let retain = chrono::Duration::hours(args.retain_hours);
     let verb = if args.dry_run {
         "would delete"
