@@ -165,6 +165,29 @@ fn sample_pension_receipt_rate_is_realistic() {
     );
 }
 
+/// Fails with the first differences when the generator's numbers and the mart's differ.
+fn assert_same_numbers(
+    expected: &std::collections::BTreeMap<Vec<String>, i64>,
+    got: &std::collections::BTreeMap<Vec<String>, i64>,
+) {
+    let differ: Vec<_> = expected
+        .iter()
+        .filter(|(k, v)| got.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k:?}: generator {v}, mart {:?}", got.get(k)))
+        .chain(
+            got.iter()
+                .filter(|(k, _)| !expected.contains_key(*k))
+                .map(|(k, v)| format!("{k:?}: mart {v}, not in the generator's")),
+        )
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} differ:\n{}",
+        differ.len(),
+        differ[..differ.len().min(20)].join("\n")
+    );
+}
+
 /// `ansinh sql --format csv` over the site's warehouse: the rows after the header.
 fn sql_rows(site: &Site, sql: &str) -> Vec<Vec<String>> {
     let mut cmd = site.command();
@@ -223,22 +246,7 @@ fn the_province_since_2025_counts_what_the_generator_wrote_on_both_boundaries() 
     })
     .collect();
     assert!(expected.len() > 1000, "{}", expected.len());
-    let differ: Vec<_> = expected
-        .iter()
-        .filter(|(k, v)| got.get(*k) != Some(v))
-        .map(|(k, v)| format!("{k:?}: generator {v}, mart {:?}", got.get(k)))
-        .chain(
-            got.iter()
-                .filter(|(k, _)| !expected.contains_key(*k))
-                .map(|(k, v)| format!("{k:?}: mart {v}, not in the generator's")),
-        )
-        .collect();
-    assert!(
-        differ.is_empty(),
-        "{} differ:\n{}",
-        differ.len(),
-        differ[..differ.len().min(20)].join("\n")
-    );
+    assert_same_numbers(&expected, &got);
 
     // The current province has no step in July; the province of the month does (Ninh Thuan's
     // people join it).
@@ -273,15 +281,86 @@ fn the_province_since_2025_counts_what_the_generator_wrote_on_both_boundaries() 
     );
     quality.sort();
     assert_eq!(quality, registry);
-    let per_month = |p: &str| registry.iter().filter(|r| r[0] == p).count() / 2;
+    let per_month = |p: &str, kind: &str| {
+        registry
+            .iter()
+            .filter(|r| r[0] == p && r[2] == kind)
+            .count()
+    };
     assert_eq!(
         (
-            per_month("2025-03"),
-            per_month("2025-04"),
-            per_month("2025-07")
+            per_month("2025-03", "participants"),
+            per_month("2025-04", "participants"),
+            per_month("2025-07", "participants")
         ),
         (16, 7, 10)
     );
+    // The social-protection authority's lists begin with the social pension, in July.
+    assert_eq!(
+        (
+            per_month("2025-06", "social_pensions"),
+            per_month("2025-07", "social_pensions")
+        ),
+        (0, 1)
+    );
+
+    // The pension-receipt numerator by source, benefit group and age band, on both
+    // boundaries, is the generator's; so is every list row paid outside the eligibility rules.
+    let expected: std::collections::BTreeMap<Vec<String>, i64> = manifest
+        .pension_receipt
+        .iter()
+        .map(|n| {
+            let key = vec![
+                n.period.clone(),
+                n.boundary.clone(),
+                n.unit_code.clone(),
+                n.unit_level.clone(),
+                n.indicator.clone(),
+            ];
+            (key, n.persons as i64)
+        })
+        .collect();
+    let mut got = std::collections::BTreeMap::new();
+    for column in [
+        "from_offices",
+        "from_lists",
+        "pension",
+        "monthly_allowance",
+        "article_23",
+        "social_pension",
+        "aged_70_74",
+        "aged_75_79",
+        "aged_80_plus",
+    ] {
+        let sql = format!(
+            "SELECT to_char(period, '%Y-%m'), boundary, unit_code, unit_level, '{column}', \
+             CAST({column} AS BIGINT) FROM pension_receipt_monthly WHERE sex = 'T' AND {column} > 0"
+        );
+        for mut r in sql_rows(&site, &sql) {
+            let n: i64 = r.pop().unwrap().parse().unwrap();
+            got.insert(r, n);
+        }
+    }
+    assert_same_numbers(&expected, &got);
+    for column in ["from_lists", "article_23", "aged_70_74"] {
+        assert!(
+            expected.keys().any(|k| k[4] == column && k[1] == "current"),
+            "{column} is in the sample"
+        );
+    }
+    let outside: u64 = manifest
+        .deliveries
+        .iter()
+        .map(|d| d.outside_eligibility)
+        .sum();
+    let listed: u64 = sql_rows(
+        &site,
+        "SELECT CAST(COALESCE(SUM(outside_eligibility), 0) AS BIGINT) FROM data_quality",
+    )[0][0]
+        .parse()
+        .unwrap();
+    assert_eq!(listed, outside);
+    assert!(outside > 0, "the lists have rows outside the rules");
 
     // Each person once: the June movers are listed twice, the persons of August on carry
     // mostly the personal ID alone, and the province counts each once.

@@ -111,7 +111,7 @@ pub struct InvalidRow {
 pub struct DeliveryManifest {
     /// Path relative to the output directory.
     pub file: String,
-    /// `participants` or `beneficiaries`.
+    /// `participants`, `beneficiaries` or `social_pensions`.
     pub kind: String,
     /// `YYYY-MM`.
     pub period: String,
@@ -123,6 +123,10 @@ pub struct DeliveryManifest {
     pub counts: Vec<CodeCount>,
     /// Invalid rows, in file order.
     pub invalid: Vec<InvalidRow>,
+    /// Social-pension lists: valid rows paid outside the eligibility rules at the end of the
+    /// month (the warehouse's `data_quality.outside_eligibility`).
+    #[serde(default)]
+    pub outside_eligibility: u64,
 }
 
 /// `manifest.json`: the ground truth of a generated landing area. Its presence also marks the
@@ -144,6 +148,12 @@ pub struct Manifest {
     /// Persons each indicator must count, per month, boundary and unit.
     #[serde(default)]
     pub numerators: Vec<Numerator>,
+    /// The pension-receipt numerator by source (`from_offices`, `from_lists`), benefit group
+    /// (`pension`, `monthly_allowance`, `article_23`, `social_pension`) and age band
+    /// (`aged_70_74`, `aged_75_79`, `aged_80_plus`), per month, boundary and unit, both sexes:
+    /// the `indicator` is the column of `pension_receipt_monthly`.
+    #[serde(default)]
+    pub pension_receipt: Vec<Numerator>,
 }
 
 /// The persons an indicator counts in one unit and month, on one boundary.
@@ -213,6 +223,7 @@ pub fn generate(
         messy: options.messy,
         deliveries: Vec::new(),
         numerators: Vec::new(),
+        pension_receipt: Vec::new(),
     };
     let places = Places::new();
     let mut file_number = 0usize;
@@ -224,7 +235,7 @@ pub fn generate(
             if !options.offices.is_empty() && !options.offices.contains(&office.code) {
                 continue;
             }
-            for kind in OFFICE_KINDS {
+            for &kind in kinds_of(office) {
                 if !options.kinds.is_empty() && !options.kinds.contains(&kind) {
                     continue;
                 }
@@ -243,7 +254,10 @@ pub fn generate(
         }
         manifest
             .numerators
-            .extend(places.numerators(period, &tally));
+            .extend(places.numerators(period, &tally.counts));
+        manifest
+            .pension_receipt
+            .extend(places.numerators(period, &tally.pension));
     }
     let path = options.out.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest)
@@ -476,10 +490,11 @@ impl RowContext<'_> {
         // in the share that would otherwise draw a survivor's benefit, receive it.
         let article_23_from =
             YearMonth::new(reference::MERGER.0, reference::MERGER.1).map_or(i64::MAX, month_index);
+        // The social pension is paid by the communes, so it is on the authority's lists, never
+        // in an office's extract.
         let benefit = match d.below(100) {
-            0..=69 => "HUU_TRI",
+            0..=69 | 78..=94 => "HUU_TRI",
             70..=77 => "TRO_CAP_HANG_THANG",
-            78..=94 => "HUU_TRI_XA_HOI",
             95..=97 if enrolled >= article_23_from => "TRO_CAP_DIEU_23",
             _ => "TUAT",
         };
@@ -487,8 +502,6 @@ impl RowContext<'_> {
             "HUU_TRI" => 3_000_000 + 10_000 * d.below(900),
             "TRO_CAP_HANG_THANG" => 2_500_000,
             "TRO_CAP_DIEU_23" => 500_000,
-            "HUU_TRI_XA_HOI" if (self.period.year(), self.period.month()) >= (2025, 7) => 500_000,
-            "HUU_TRI_XA_HOI" => 360_000,
             _ => 1_500_000,
         };
         let start = if enrolled == 0 {
@@ -509,14 +522,71 @@ impl RowContext<'_> {
     }
 }
 
+impl RowContext<'_> {
+    /// The social-pension list's row of one recipient: the personal ID (the lists carry no
+    /// social-insurance code), the new commune, the household's poverty, and whether the row is
+    /// within the eligibility rules at the end of the month.
+    fn social_pension_row(&self, slot: u64, person: &model::Person) -> (Row, bool) {
+        let mut d = person.draws;
+        let age_months = age_in_months(person, self.period);
+        let poor = if age_months < 75 * 12 {
+            d.below(10) < 8
+        } else {
+            d.below(100) < 15
+        };
+        let eligible = age_months >= 75 * 12 || (age_months >= 70 * 12 && poor);
+        let mut row = Row::new();
+        self.person_cells(person, &mut row);
+        row.insert(Field::PersonId, String::new());
+        row.insert(Field::NationalId, person.national_id.clone());
+        row.insert(Field::DistrictCode, String::new());
+        row.insert(Field::CommuneCode, person.new_commune.clone());
+        row.insert(Field::BenefitType, "HUU_TRI_XA_HOI".into());
+        row.insert(Field::PoorHousehold, if poor { "1" } else { "0" }.into());
+        row.insert(Field::MonthlyAmount, self.amount(500_000));
+        let first = YearMonth::new(reference::MERGER.0, reference::MERGER.1);
+        let enrolled = model_month(self.model.social_pension.enrolment_month(slot));
+        let start = match (first, enrolled) {
+            (Some(f), Some(e)) if e > f => e,
+            (Some(f), _) => f,
+            _ => self.period,
+        };
+        row.insert(
+            Field::StartMonth,
+            format!("{:02}/{}", start.month(), start.year()),
+        );
+        (row, eligible)
+    }
+}
+
+/// Completed months of age at the end of `period`, as the warehouse reads the birth date (a
+/// birth year alone is January).
+fn age_in_months(person: &model::Person, period: YearMonth) -> i64 {
+    let birth_month = match person.precision {
+        model::BirthPrecision::Year => 1,
+        _ => person.birth.month() as i64,
+    };
+    (i64::from(period.year()) * 12 + i64::from(period.month()))
+        - (i64::from(person.birth.year()) * 12 + birth_month)
+}
+
 fn model_month(k: i64) -> Option<YearMonth> {
     YearMonth::new(model::FIRST_MONTH.0, model::FIRST_MONTH.1)?.add_months(k)
 }
 
-/// What the sample's offices send. The social-pension lists come from the social-protection
-/// authority, an office the sample does not have.
+/// What the sample's social-security offices send.
 pub const OFFICE_KINDS: [DeliveryKind; 2] =
     [DeliveryKind::Participants, DeliveryKind::Beneficiaries];
+
+/// What `office` sends: the social-protection authority its social-pension lists, the
+/// social-security offices [`OFFICE_KINDS`].
+fn kinds_of(office: &SampleOffice) -> &'static [DeliveryKind] {
+    if office.level == "authority" {
+        &[DeliveryKind::SocialPensions]
+    } else {
+        &OFFICE_KINDS
+    }
+}
 
 /// The ways to break a row, per kind, as (field, reason).
 fn breakages(kind: DeliveryKind) -> &'static [(&'static str, &'static str)] {
@@ -669,9 +739,39 @@ struct Target<'a> {
 #[derive(Default)]
 struct Tally {
     counts: BTreeMap<(&'static str, String), u64>,
+    /// The pension-receipt numerator by source, benefit group and age band, under the names
+    /// of `pension_receipt_monthly`'s columns.
+    pension: BTreeMap<(&'static str, String), u64>,
 }
 
 impl Tally {
+    /// A person counted toward pension receipt (each is in one source and group: the
+    /// sample's lists and offices pay different persons).
+    fn pension_receipt(&mut self, kind: DeliveryKind, code: &str, age_months: i64, commune: &str) {
+        let source = match kind {
+            DeliveryKind::SocialPensions => "from_lists",
+            _ => "from_offices",
+        };
+        let group = match code {
+            "HUU_TRI" => "pension",
+            "TRO_CAP_HANG_THANG" => "monthly_allowance",
+            "TRO_CAP_DIEU_23" => "article_23",
+            _ => "social_pension",
+        };
+        let band = match age_months / 12 {
+            ..70 => None,
+            70..75 => Some("aged_70_74"),
+            75..80 => Some("aged_75_79"),
+            _ => Some("aged_80_plus"),
+        };
+        for column in [Some(source), Some(group), band].into_iter().flatten() {
+            *self
+                .pension
+                .entry((column, commune.to_string()))
+                .or_default() += 1;
+        }
+    }
+
     fn add(&mut self, indicator: &'static str, commune: &str) {
         *self
             .counts
@@ -721,10 +821,14 @@ impl Places {
     }
 
     /// The month's numerators on both boundaries, rolled up from the communes.
-    fn numerators(&self, period: YearMonth, tally: &Tally) -> Vec<Numerator> {
+    fn numerators(
+        &self,
+        period: YearMonth,
+        counts: &BTreeMap<(&'static str, String), u64>,
+    ) -> Vec<Numerator> {
         let merged = (period.year(), period.month()) >= reference::MERGER;
         let mut out: BTreeMap<(&str, String, &str, &str), u64> = BTreeMap::new();
-        for ((indicator, commune), &persons) in &tally.counts {
+        for ((indicator, commune), &persons) in counts {
             let mut add = |boundary: &'static str, unit: &str, level: &'static str| {
                 *out.entry((boundary, unit.to_string(), level, indicator))
                     .or_default() += persons;
@@ -766,12 +870,7 @@ fn counts_for_pension_receipt(person: &model::Person, benefit: &str, period: Yea
     ) {
         return false;
     }
-    let birth_month = match person.precision {
-        model::BirthPrecision::Year => 1,
-        _ => person.birth.month() as i64,
-    };
-    let age_months = (i64::from(period.year()) * 12 + i64::from(period.month()))
-        - (i64::from(person.birth.year()) * 12 + birth_month);
+    let age_months = age_in_months(person, period);
     let retirement = ansinh_core::retirement_age(person.sex, period.year());
     age_months >= i64::from(retirement.years * 12 + retirement.months)
 }
@@ -844,7 +943,9 @@ fn write_delivery(
             DeliveryKind::Beneficiaries => {
                 sources.push(source(Pool::Beneficiary, &m.beneficiary, 0, None));
             }
-            DeliveryKind::SocialPensions => {}
+            DeliveryKind::SocialPensions => {
+                sources.push(source(Pool::SocialPension, &m.social_pension, 0, None));
+            }
         }
         // Persons who moved here from Ninh Thuan.
         if kind == DeliveryKind::Participants && ym >= moving && i < reference::KHANH_HOA_DISTRICTS
@@ -885,6 +986,7 @@ fn write_delivery(
     let interval = slots / (to_inject + 1);
 
     let mut counts: BTreeMap<(String, Option<u8>), u64> = BTreeMap::new();
+    let mut outside_eligibility = 0u64;
     let mut invalid = Vec::new();
     let mut written = 0u64;
     let mut valid = 0u64;
@@ -930,9 +1032,14 @@ fn write_delivery(
                     .into_iter()
                     .map(|(r, s, st)| (r, s.code().to_string(), Some(st)))
                     .collect(),
-                DeliveryKind::Beneficiaries | DeliveryKind::SocialPensions => {
+                DeliveryKind::Beneficiaries => {
                     let (r, b) = ctx.beneficiary_row(slot, &person);
                     vec![(r, b, None)]
+                }
+                DeliveryKind::SocialPensions => {
+                    let (r, eligible) = ctx.social_pension_row(slot, &person);
+                    outside_eligibility += u64::from(!eligible);
+                    vec![(r, "HUU_TRI_XA_HOI".to_string(), None)]
                 }
             };
             for (row, code, status) in rows {
@@ -942,7 +1049,13 @@ fn write_delivery(
                     match status {
                         Some(1) => tally.participant(&code, commune),
                         None if counts_for_pension_receipt(&person, &code, period) => {
-                            tally.add("pension_receipt_rate", commune)
+                            tally.add("pension_receipt_rate", commune);
+                            tally.pension_receipt(
+                                kind,
+                                &code,
+                                age_in_months(&person, period),
+                                commune,
+                            );
                         }
                         _ => {}
                     }
@@ -987,6 +1100,7 @@ fn write_delivery(
             .map(|((code, status), rows)| CodeCount { code, status, rows })
             .collect(),
         invalid,
+        outside_eligibility,
     })
 }
 

@@ -1,7 +1,8 @@
 //! The synthetic population of insured persons and beneficiaries.
 //!
-//! Each district has four pools of persons: compulsory SI employees, voluntary SI
-//! participants, other health-insurance card holders and beneficiaries. Slots of a pool enrol
+//! Each district has five pools of persons: compulsory SI employees, voluntary SI
+//! participants, other health-insurance card holders, beneficiaries of the offices, and the
+//! recipients of the social pension on the social-protection authority's lists. Slots of a pool enrol
 //! in order: in month `k` the active slots are `lapsed(k)..enrolled(k)`, so enrolments and
 //! lapses happen every month and the active count follows a smooth path that is calibrated to
 //! hit the January 2024 figures exactly. Every attribute of a person is a hash of the seed and
@@ -40,6 +41,8 @@ pub enum Pool {
     HealthOnly,
     /// Beneficiaries of pensions and allowances.
     Beneficiary,
+    /// Recipients of the social pension (from July 2025), on the authority's lists.
+    SocialPension,
     /// Persons that only appear in deliberately invalid rows.
     Invalid,
 }
@@ -50,7 +53,7 @@ impl Pool {
             Self::Compulsory => 0,
             Self::Voluntary => 1,
             Self::HealthOnly => 2,
-            Self::Beneficiary => 3,
+            Self::Beneficiary | Self::SocialPension => 3,
             Self::Invalid => 4,
         }
     }
@@ -78,6 +81,20 @@ const BENEFICIARY: Dynamics = Dynamics {
     growth: 0.0025,
     lapse: 0.004,
 };
+/// The social pension's recipients grow as the population ages; deaths take about 0.7% a
+/// month at their ages.
+const SOCIAL_PENSION: Dynamics = Dynamics {
+    growth: 0.0020,
+    lapse: 0.007,
+};
+
+/// Share of the population aged 75 or more receiving the social pension: about 6 to 8% in
+/// Vietnam, where the social pension goes to those with no pension or monthly SI allowance.
+const SOCIAL_PENSION_SHARE_75: f64 = 0.07;
+
+/// The social pension's recipients share the beneficiaries' span of person numbers, above
+/// the beneficiaries' slots, so that no other pool's persons change.
+const SOCIAL_PENSION_OFFSET: u64 = 2_000_000;
 
 /// A pool's slot path for one district.
 #[derive(Debug, Clone)]
@@ -163,6 +180,8 @@ pub struct DistrictModel {
     pub health_only: PoolPath,
     /// Beneficiaries.
     pub beneficiary: PoolPath,
+    /// Recipients of the social pension (listed from July 2025).
+    pub social_pension: PoolPath,
 }
 
 /// Ninh Thuan's active counts in January 2024 at scale 1 (compulsory SI, voluntary SI, health
@@ -195,6 +214,11 @@ pub fn districts(scale: f64) -> Vec<DistrictModel> {
             let past = reference::population_past_retirement(&population[i], CALIBRATION.0);
             // Some beneficiaries are below retirement age or receive uncounted benefits.
             let beneficiaries = (past * receipt / 0.93).round() as u64;
+            let aged_75: u64 = population[i]
+                .iter()
+                .map(|ages| ages[75..].iter().sum::<u64>())
+                .sum();
+            let social = (aged_75 as f64 * SOCIAL_PENSION_SHARE_75).round() as u64;
             let compulsory_path = PoolPath::new(compulsory[n], &COMPULSORY);
             let mut health_only = PoolPath::new(health[n], &HEALTH);
             health_only.lapse_per_month = HEALTH.lapse * (health[n] - compulsory[n]) as f64;
@@ -205,6 +229,7 @@ pub fn districts(scale: f64) -> Vec<DistrictModel> {
                 voluntary: PoolPath::new(voluntary[n], &VOLUNTARY),
                 health_only,
                 beneficiary: PoolPath::new(beneficiaries, &BENEFICIARY),
+                social_pension: PoolPath::new(social, &SOCIAL_PENSION),
             });
         }
     }
@@ -317,6 +342,10 @@ fn person_number(district: usize, pool: Pool, slot: u64) -> u64 {
     } else {
         district
     };
+    let slot = match pool {
+        Pool::SocialPension => SOCIAL_PENSION_OFFSET + slot,
+        _ => slot,
+    };
     ((within as u64 * 5 + pool.index()) * POOL_SPAN + slot) % 100_000_000
 }
 
@@ -340,6 +369,15 @@ fn age_range(pool: Pool, sex: Sex, d: &mut Draws) -> f64 {
         Pool::Compulsory | Pool::Invalid => 20.0 + 38.0 * d.unit().powf(1.4),
         Pool::Voluntary => 25.0 + 33.0 * d.unit(),
         Pool::HealthOnly => 90.0 * d.unit().powf(1.15),
+        // At the calibration month, 18 months before the lists begin: most are 75 or more by
+        // July 2025; a tenth are 70 to 74 then, mostly in poor households.
+        Pool::SocialPension => {
+            if d.below(10) == 0 {
+                68.5 + 5.0 * d.unit()
+            } else {
+                73.5 + 24.0 * d.unit().powf(1.8)
+            }
+        }
         Pool::Beneficiary => {
             let r = retirement_age(sex, CALIBRATION.0).as_years();
             if d.below(50) == 0 {
@@ -367,6 +405,7 @@ pub fn person(seed: u64, district: usize, pool: Pool, slot: u64, enrolled: Optio
         Pool::Compulsory => 0.45,
         Pool::Voluntary => 0.55,
         Pool::Beneficiary => 0.55,
+        Pool::SocialPension => 0.62,
         _ => 0.51,
     };
     let sex = if d.unit() < female_share {
@@ -502,6 +541,6 @@ pub fn schemes_of(pool: Pool, person: &Person) -> Vec<Scheme> {
         }
         Pool::Voluntary => vec![Scheme::VoluntarySocial],
         Pool::HealthOnly | Pool::Invalid => vec![Scheme::Health],
-        Pool::Beneficiary => Vec::new(),
+        Pool::Beneficiary | Pool::SocialPension => Vec::new(),
     }
 }

@@ -729,7 +729,8 @@ pub struct SampleOffice {
     pub code: String,
     /// Name.
     pub name: String,
-    /// `district`, `inter_district` or `grassroots`.
+    /// `district`, `inter_district`, `grassroots` or `authority` (the social-protection
+    /// authority, which sends the social-pension lists).
     pub level: &'static str,
     /// Province code.
     pub province: &'static str,
@@ -762,7 +763,9 @@ impl SampleOffice {
 
     /// The units it serves: its districts before July 2025, their new communes after.
     pub fn areas(&self) -> Vec<String> {
-        if self.level == "grassroots" {
+        if self.level == "authority" {
+            vec![self.province.to_string()]
+        } else if self.level == "grassroots" {
             self.districts
                 .iter()
                 .flat_map(|&i| new_commune_codes(i))
@@ -825,8 +828,21 @@ pub fn offices() -> Vec<SampleOffice> {
         };
     grouped("inter_district", |d| d.inter_district, "BHXH khu vực");
     grouped("grassroots", |d| d.grassroots, "BHXH cơ sở");
+    // The social pension begins in July 2025, with the merged province: one authority lists
+    // its recipients in every commune.
+    out.push(SampleOffice {
+        code: AUTHORITY.into(),
+        name: "Sở Y tế Khánh Hòa (bảo trợ xã hội)".into(),
+        level: "authority",
+        province: PROVINCE_CODE,
+        months: (Some(MERGER), None),
+        districts: (0..DISTRICTS.len()).collect(),
+    });
     out
 }
+
+/// Code of the social-protection authority that sends the social-pension lists.
+pub const AUTHORITY: &str = "BTXH56";
 
 /// The offices valid in month `ym`, in registry order.
 pub fn offices_in(ym: (i32, u32)) -> Vec<SampleOffice> {
@@ -838,11 +854,16 @@ pub fn offices_csv() -> String {
     let mut out = String::from("office_code,name,level,province_code,kinds,valid_from,valid_to\n");
     for o in offices() {
         out.push_str(&format!(
-            "{},{},{},{},participants;beneficiaries,{},{}\n",
+            "{},{},{},{},{},{},{}\n",
             o.code,
             o.name,
             o.level,
             o.province,
+            if o.level == "authority" {
+                "social_pensions"
+            } else {
+                "participants;beneficiaries"
+            },
             o.date_from(),
             o.date_to()
         ));
@@ -917,10 +938,15 @@ mod tests {
             .map(|i| new_commune_codes(i).len())
             .sum();
         assert_eq!(new, 65);
-        assert_eq!(offices_in(MERGER).len(), 10);
+        let grassroots: Vec<SampleOffice> = offices_in(MERGER)
+            .into_iter()
+            .filter(|o| o.level == "grassroots")
+            .collect();
+        assert_eq!(grassroots.len(), 10);
+        assert_eq!(offices_in(MERGER).len(), 11, "and the authority");
         // Every new commune is served by exactly one grassroots office and receives at least
         // one old commune; every old commune's shares sum to 1.
-        let mut served: Vec<String> = offices_in(MERGER).iter().flat_map(|o| o.areas()).collect();
+        let mut served: Vec<String> = grassroots.iter().flat_map(|o| o.areas()).collect();
         served.sort();
         let mut all: Vec<String> = (0..DISTRICTS.len()).flat_map(new_commune_codes).collect();
         all.sort();
