@@ -52,33 +52,15 @@ records AS (
     FROM social_pensions
 ),
 resolved AS (
-    SELECT
-        b.period,
-        COALESCE(s.person, b.person) AS resolved_person,
-        CAST(b.office AS VARCHAR) AS office_code,
-        b.district_code,
-        b.commune_code,
-        b.sex,
-        b.birth_month,
-        b.benefit_type,
-        b.source_line,
-        b.source,
-        CASE WHEN b.source = 'offices' THEN 0 ELSE 1 END AS source_rank
+    SELECT b.*, COALESCE(s.person, b.person) AS resolved_person
     FROM stg_persons AS s
     RIGHT JOIN records AS b ON s.identifier_key = b.person
 ),
--- One pass over the records: what each person receives in the month, from which source, and
--- the record kept (an office's before a list's, then the lowest office and line), taken
--- column by column as the records go by (no sort, no second read).
-counted AS (
+-- What each person receives in the month, from which source.
+received AS (
     SELECT
-        CAST(period || '-01' AS DATE) AS period,
-        resolved_person AS person,
-        first_value(office_code ORDER BY source_rank, office_code, source_line) AS office,
-        first_value(COALESCE(district_code, office_code) ORDER BY source_rank, office_code, source_line) AS district_code,
-        first_value(commune_code ORDER BY source_rank, office_code, source_line) AS commune_code,
-        first_value(sex ORDER BY source_rank, office_code, source_line) AS sex,
-        first_value(birth_month ORDER BY source_rank, office_code, source_line) AS birth_month,
+        period,
+        resolved_person,
         bool_or(source = 'offices') AS from_offices,
         bool_or(source = 'lists') AS from_lists,
         bool_or(benefit_type = 'HUU_TRI') AS pension,
@@ -87,6 +69,56 @@ counted AS (
         bool_or(benefit_type IN ('HUU_TRI_XA_HOI', 'TRO_CAP_XA_HOI_80')) AS social_pension
     FROM resolved
     GROUP BY period, resolved_person
+),
+-- Persons with more than one counted record in a month: few, so only their records are ranked
+-- (a window over every record would sort them all), and the winner of each is joined back.
+repeated AS (
+    SELECT period, resolved_person
+    FROM resolved
+    GROUP BY period, resolved_person
+    HAVING COUNT(*) > 1
+),
+-- The winner's office and line are named apart from the record's own: DataFusion 55, pushing
+-- the filter below down through this outer join, reads same-named columns of its two sides as
+-- one.
+winners AS (
+    SELECT period, resolved_person, office AS winning_office, source_line AS winning_line
+    FROM (
+        SELECT
+            r.period,
+            r.resolved_person,
+            r.office,
+            r.source_line,
+            ROW_NUMBER() OVER (
+                PARTITION BY r.period, r.resolved_person
+                ORDER BY CASE WHEN r.source = 'offices' THEN 0 ELSE 1 END, r.office ASC, r.source_line ASC
+            ) AS pick
+        FROM repeated AS d
+        JOIN resolved AS r ON r.period = d.period AND r.resolved_person = d.resolved_person
+    ) AS ranked
+    WHERE pick = 1
+),
+counted AS (
+    SELECT
+        CAST(b.period || '-01' AS DATE) AS period,
+        b.resolved_person AS person,
+        b.office,
+        COALESCE(b.district_code, b.office) AS district_code,
+        b.commune_code,
+        b.sex,
+        b.birth_month,
+        g.from_offices,
+        g.from_lists,
+        g.pension,
+        g.monthly_allowance,
+        g.article_23,
+        g.social_pension
+    FROM winners AS w
+    RIGHT JOIN resolved AS b
+        ON w.period = b.period AND w.resolved_person = b.resolved_person
+    JOIN received AS g ON g.period = b.period AND g.resolved_person = b.resolved_person
+    WHERE w.winning_office IS NULL
+        OR (w.winning_office = b.office AND w.winning_line = b.source_line)
 ),
 aged AS (
     SELECT

@@ -32,48 +32,65 @@
 WITH -- Each record's identifier (its code, else its personal ID) takes its person from
 -- stg_persons; the persons are hashed and the records stream past them.
 resolved AS (
-    SELECT
-        p.period,
-        p.scheme,
-        COALESCE(s.person, p.person) AS resolved_person,
-        CAST(p.office AS VARCHAR) AS office_code,
-        p.district_code,
-        p.commune_code,
-        p.sex,
-        p.birth_month,
-        p.paid_through,
-        p.contribution_base,
-        p.source_line
+    SELECT p.*, COALESCE(s.person, p.person) AS resolved_person
     FROM stg_persons AS s
     RIGHT JOIN participants AS p ON s.identifier_key = p.person
     WHERE p.status = 1
 ),
--- One pass over the records: each person's kept record is the first in the order of the
--- rule, taken column by column as the records go by (no sort, no second read).
-kept AS (
+-- Persons with more than one active record in a scheme and month: few, so their records are
+-- kept apart and ranked (a window over every record would sort them all), and the winner of
+-- each is joined back.
+repeated AS (
+    SELECT period, scheme, resolved_person
+    FROM resolved
+    GROUP BY period, scheme, resolved_person
+    HAVING COUNT(*) > 1
+),
+-- The winner's office and line are named apart from the record's own: DataFusion 55, pushing
+-- the filter below down through this outer join, reads same-named columns of its two sides as
+-- one.
+winners AS (
     SELECT
         period,
         scheme,
         resolved_person,
-        first_value(office_code ORDER BY paid_through DESC NULLS LAST, contribution_base DESC NULLS LAST, office_code ASC, source_line ASC) AS office,
-        first_value(COALESCE(district_code, office_code) ORDER BY paid_through DESC NULLS LAST, contribution_base DESC NULLS LAST, office_code ASC, source_line ASC) AS district_code,
-        first_value(commune_code ORDER BY paid_through DESC NULLS LAST, contribution_base DESC NULLS LAST, office_code ASC, source_line ASC) AS commune_code,
-        first_value(sex ORDER BY paid_through DESC NULLS LAST, contribution_base DESC NULLS LAST, office_code ASC, source_line ASC) AS sex,
-        first_value(birth_month ORDER BY paid_through DESC NULLS LAST, contribution_base DESC NULLS LAST, office_code ASC, source_line ASC) AS birth_month,
-        COUNT(*) AS records,
-        MIN(office_code) <> MAX(office_code) AS cross_office_duplicate
-    FROM resolved
-    GROUP BY period, scheme, resolved_person
+        office AS winning_office,
+        source_line AS winning_line,
+        records,
+        cross_office_duplicate
+    FROM (
+        SELECT
+            r.period,
+            r.scheme,
+            r.resolved_person,
+            r.office,
+            r.source_line,
+            COUNT(*) OVER (PARTITION BY r.period, r.scheme, r.resolved_person) AS records,
+            MIN(r.office) OVER (PARTITION BY r.period, r.scheme, r.resolved_person)
+                <> MAX(r.office) OVER (PARTITION BY r.period, r.scheme, r.resolved_person)
+                AS cross_office_duplicate,
+            ROW_NUMBER() OVER (
+                PARTITION BY r.period, r.scheme, r.resolved_person
+                ORDER BY r.paid_through DESC NULLS LAST, r.contribution_base DESC NULLS LAST, r.office ASC, r.source_line ASC
+            ) AS pick
+        FROM repeated AS d
+        JOIN resolved AS r
+            ON r.period = d.period AND r.scheme = d.scheme AND r.resolved_person = d.resolved_person
+    ) AS ranked
+    WHERE pick = 1
 )
 SELECT
-    CAST(period || '-01' AS DATE) AS period,
-    scheme,
-    resolved_person AS person,
-    office,
-    district_code,
-    commune_code,
-    sex,
-    birth_month,
-    records,
-    cross_office_duplicate
-FROM kept
+    CAST(p.period || '-01' AS DATE) AS period,
+    p.scheme,
+    p.resolved_person AS person,
+    p.office,
+    COALESCE(p.district_code, p.office) AS district_code,
+    p.commune_code,
+    p.sex,
+    p.birth_month,
+    COALESCE(w.records, 1) AS records,
+    COALESCE(w.cross_office_duplicate, false) AS cross_office_duplicate
+FROM winners AS w
+RIGHT JOIN resolved AS p
+    ON w.period = p.period AND w.scheme = p.scheme AND w.resolved_person = p.resolved_person
+WHERE w.records IS NULL OR (w.winning_office = p.office AND w.winning_line = p.source_line)
